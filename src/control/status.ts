@@ -1,0 +1,49 @@
+/**
+ * The status document of DESIGN.md (`vipctl status --json`). Field names and meanings
+ * are a contract; fields may be added, never renamed.
+ */
+export interface StatusDocument {
+  readonly routerId: string;
+  readonly pid: number;
+  readonly uptimeSec: number;
+  readonly configFile: string;
+  readonly instances: readonly InstanceStatus[];
+}
+
+export interface InstanceStatus {
+  readonly name: string;
+  readonly vrid: number;
+  readonly interface: string;
+  readonly version: 2 | 3;
+  readonly state: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
+  readonly basePriority: number;
+  readonly effectivePriority: number;
+  readonly vips: readonly string[];
+  /** Last master seen on the wire (ourselves when MASTER); null before any. */
+  readonly master: { readonly address: string; readonly priority: number } | null;
+  readonly lastTransition: {
+    readonly from: string;
+    readonly to: string;
+    readonly at: string;
+    readonly reason: string;
+  } | null;
+  readonly trackers: readonly TrackerStatus[];
+  readonly stats: InstanceStats;
+}
+
+export interface TrackerStatus {
+  readonly kind: 'script' | 'interface' | 'file';
+  readonly name: string;
+  readonly status: string;
+  readonly weight: number;
+}
+
+export interface InstanceStats {
+  advertRx: number;
+  advertTx: number;
+  becameMaster: number;
+  releasedMaster: number;
+  priorityZeroRx: number;
+  priorityZeroTx: number;
+  dropped: Record<string, number>;
+}
