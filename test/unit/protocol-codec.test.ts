@@ -285,6 +285,16 @@ describe('decode: one reason per receive check (RFC 3768 §7.1, RFC 5798 §7.1)'
     assertDrop(decode(ipv4(refreshChecksum(m)), V4), 'auth');
   });
 
+  it('finds the message after IPv4 options (IHL > 5)', () => {
+    const h = Buffer.concat([encodeIpv4Header({ src: '10.0.0.1', dst: '224.0.0.18', payloadLength: good.length + 4 }), Buffer.from([1, 1, 1, 0])]);
+    h[0] = 0x46;
+    h.writeUInt16BE(0, 10);
+    h.writeUInt16BE(internetChecksum(h), 10);
+    const r = decode(Buffer.concat([h, good]), V4);
+    assert.ok(r.ok, r.ok ? '' : r.detail);
+    assert.deepEqual(r.packet.advert, v2());
+  });
+
   it('copies the auth data out of the receive buffer', () => {
     const wire = ipv4(encode(v2({ authType: 1, authData: Buffer.from('abcdefgh') }), { family: 4 }));
     const r = decode(wire, V4);
