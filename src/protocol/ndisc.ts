@@ -56,10 +56,14 @@ export function ipv6ToBytes(addr: string): Uint8Array {
   return bytes;
 }
 
-/** 16 bytes → the RFC 5952 text form (lower case, longest zero run as "::"). */
+/** 16 bytes → the RFC 5952 text form (lower case, longest zero run as "::", mapped IPv4 dotted). */
 export function bytesToIpv6(buf: Uint8Array, offset = 0): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push(((buf[offset + 2 * i] ?? 0) << 8) | (buf[offset + 2 * i + 1] ?? 0));
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad
+    return `::ffff:${buf[offset + 12]}.${buf[offset + 13]}.${buf[offset + 14]}.${buf[offset + 15]}`;
+  }
   let bestStart = -1;
   let bestLen = 1; // RFC 5952 §4.2.2: a single zero group is not shortened
   for (let i = 0; i < 8; ) {
