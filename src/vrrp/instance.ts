@@ -333,16 +333,20 @@ class Machine {
     this.becomeMaster(this.s.downReason);
   }
 
-  /** Send every burst due by the deadline the timer was armed for (not `now`: a real timer may fire early). */
+  /**
+   * Send every burst due by the deadline the timer was armed for (a real timer may fire
+   * a hair early) or by now (it may fire late, past the next burst too).
+   */
   private garpDue(deadline: number): void {
+    const due = Math.max(deadline, this.now);
     const g = this.p.garp;
     const { delayAt, refreshAt } = this.s.garp;
     let next = { delayAt, refreshAt };
-    if (delayAt !== null && delayAt <= deadline) {
+    if (delayAt !== null && delayAt <= due) {
       this.actions.push({ type: 'sendGarp', repeat: g.masterRepeat });
       next = { ...next, delayAt: null };
     }
-    if (refreshAt !== null && refreshAt <= deadline) {
+    if (refreshAt !== null && refreshAt <= due) {
       // keepalived checks its refresh deadline on each advert; an exact timer is kinder.
       this.actions.push({ type: 'sendGarp', repeat: g.masterRefreshRepeat });
       next = { ...next, refreshAt: this.now + g.masterRefreshMs };
