@@ -546,6 +546,41 @@ export class Lan {
     return this.exec(host, ['ip', 'link', 'set', ifname, 'up']);
   }
 
+  /**
+   * Pulls the host's cable: its switch port goes down, so eth0 stays administratively
+   * UP but loses carrier (not RUNNING, operstate LOWERLAYERDOWN) — a real link failure.
+   */
+  unplug(host: string): Promise<string> {
+    return this.execSwitch(['ip', 'link', 'set', `p-${this.host(host).name}`, 'down']);
+  }
+
+  plug(host: string): Promise<string> {
+    return this.execSwitch(['ip', 'link', 'set', `p-${this.host(host).name}`, 'up']);
+  }
+
+  /** Runs argv in the switch namespace (bridge br0, ports p-<host>). */
+  execSwitch(argv: readonly string[], opts: ExecOptions = {}): Promise<string> {
+    return run('ip', ['netns', 'exec', this.switchNs, ...argv], opts);
+  }
+
+  /**
+   * Makes the host send one UDP datagram (port 9, discard) to ip, so that it resolves
+   * ip's MAC address; resolves once the host has a neighbour entry with a MAC.
+   * (ping is not among the CI packages; node always is.)
+   */
+  async touch(host: string, ip: string, timeoutMs = 5000): Promise<NeighbourEntry> {
+    const family = ip.includes(':') ? 'udp6' : 'udp4';
+    const js = `const s=require('dgram').createSocket('${family}');s.send('x',9,process.argv[1],()=>s.close())`;
+    await this.exec(host, [process.execPath, '-e', js, ip]);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const e = await this.neighbour(host, ip);
+      if (e?.lladdr) return e;
+      if (Date.now() > deadline) throw new Error(`${host} did not resolve ${ip} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** The host's neighbour entry for ip (ARP or NDP), if any. */
   async neighbour(host: string, ip: string, ifname = 'eth0'): Promise<NeighbourEntry | undefined> {
     const out = await this.exec(host, ['ip', '-j', 'neigh', 'show', 'to', ip, 'dev', ifname]);
