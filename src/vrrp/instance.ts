@@ -420,7 +420,8 @@ class Machine {
     const higher = (): boolean => a.priority > ours || (a.priority === ours && cmp > 0);
 
     if (a.priority === 0) {
-      // "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT, Reset the Adver_Timer"
+      // "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT, Reset the
+      // Adver_Timer" (keepalived skips the reset with lower_prio_no_advert; we follow the RFC)
       this.sendAdvert(ours);
       this.arm('advert', this.now + this.intervalMs);
       return;
