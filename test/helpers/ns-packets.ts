@@ -50,8 +50,25 @@ export function vrrp3Checksum6Ok(msg: Uint8Array, src: Uint8Array, dst: Uint8Arr
  * tcpdump in a host, line-buffered, verbose, with link-layer headers; resolves once it
  * is listening. Stop it with `kill()`; its lines are in `.stdout`.
  */
-export async function startTcpdump(lan: Lan, host: string, filter: string, ifname = 'eth0'): Promise<NsProcess> {
-  const p = lan.spawn(host, ['tcpdump', '-i', ifname, '-l', '-n', '-e', '-vv', '-U', filter]);
+export async function startTcpdump(
+  lan: Lan,
+  host: string,
+  filter: string,
+  opts: { ifname?: string; hex?: boolean } = {},
+): Promise<NsProcess> {
+  const flags = opts.hex ? ['-xx'] : ['-vv'];
+  const p = lan.spawn(host, ['tcpdump', '-i', opts.ifname ?? 'eth0', '-l', '-n', '-e', '-U', ...flags, filter]);
   await p.waitForLine(/listening on/, { stream: 'stderr', timeoutMs: 10_000 });
   return p;
+}
+
+/** The frames of `tcpdump -xx` output: each summary line with the bytes printed under it. */
+export function tcpdumpFrames(lines: readonly string[]): Array<{ summary: string; bytes: Buffer }> {
+  const frames: Array<{ summary: string; hex: string[] }> = [];
+  for (const line of lines) {
+    const m = /^\s+0x[0-9a-f]{4}:\s+((?:[0-9a-f]{2,4}\s?)+)/.exec(line);
+    if (m) frames.at(-1)?.hex.push((m[1] as string).replace(/\s+/g, ''));
+    else frames.push({ summary: line, hex: [] });
+  }
+  return frames.map((f) => ({ summary: f.summary, bytes: Buffer.from(f.hex.join(''), 'hex') }));
 }
