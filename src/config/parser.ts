@@ -100,20 +100,26 @@ export function parse(tokens: readonly Token[], diags: DiagnosticBag): AstNode[]
         const f = stack.pop() as Frame;
         if (f.node !== null) f.node.close = tok.loc;
       } else {
-        let hint = '';
-        // A '}' too many usually closed a block early: find the block whose body spilled to the top level.
+        // A '}' too many usually closed a block early, and that block's body spilled to
+        // the top level: point at the early '}' when a non-top-level keyword follows it.
         const kids = root.children;
+        let early: { block: AstNode; spilled: AstNode } | null = null;
         for (let k = kids.length - 1; k >= 0; k--) {
           const n = kids[k] as AstNode;
-          if (n.children !== null) {
+          if (n.children !== null && isRootKeyword(n.keyword.text)) {
             const spilled = kids.slice(k + 1).find((s) => !isRootKeyword(s.keyword.text));
-            if (spilled !== undefined && n.close !== null) {
-              hint = ` (the '}' at line ${n.close.line} seems to close ${describe(n)} too early: '${spilled.keyword.text}' at line ${spilled.keyword.loc.line} belongs inside it)`;
-            }
+            if (spilled !== undefined && n.close !== null) early = { block: n, spilled };
             break;
           }
         }
-        diags.error(tok.loc, `unexpected '}': no block is open${hint}`);
+        if (early !== null && early.block.close !== null) {
+          diags.error(
+            early.block.close,
+            `unexpected '}': this '}' closes ${describe(early.block)} too early ('${early.spilled.keyword.text}' at line ${early.spilled.keyword.loc.line} belongs inside it), so the '}' at line ${tok.loc.line} has no block to close`,
+          );
+        } else {
+          diags.error(tok.loc, "unexpected '}': no block is open");
+        }
       }
       last = null;
       i++;

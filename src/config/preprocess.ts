@@ -74,14 +74,20 @@ function opensSingleQuote(text: string, i: number): boolean {
   return /[\s{}]/.test(prev) && text.indexOf("'", i + 1) >= 0;
 }
 
+interface OpenQuote {
+  readonly char: '"' | "'";
+  readonly at: SourceLocation;
+}
+
 /**
  * Removes comments and surrounding blanks. `cont` is set when the line ends with a
- * backslash outside a comment (the backslash is removed).
+ * backslash outside a comment (the backslash is removed); a quote still open at the
+ * end is returned so a continuation line can carry on inside it.
  */
-function decomment(l: Line, diags: DiagnosticBag): { line: Line; cont: boolean } {
+function decomment(l: Line, diags: DiagnosticBag, open: OpenQuote | null = null): { line: Line; cont: boolean; open: OpenQuote | null } {
   const keep: number[] = [];
-  let quote: '"' | "'" | null = null;
-  let quoteAt = -1;
+  let quote: '"' | "'" | null = open?.char ?? null;
+  let quoteAt: SourceLocation | null = open?.at ?? null;
   let cont = false;
   const t = l.text;
   for (let i = 0; i < t.length; i++) {
@@ -107,17 +113,17 @@ function decomment(l: Line, diags: DiagnosticBag): { line: Line; cont: boolean }
     }
     if (c === '"' || (c === "'" && opensSingleQuote(t, i))) {
       quote = c;
-      quoteAt = i;
+      quoteAt = l.pos[i] ?? l.end;
       keep.push(i);
       continue;
     }
     if (c === '#' || c === '!') break;
     keep.push(i);
   }
-  if (quote === '"') diags.warning(l.pos[quoteAt] ?? l.end, 'unterminated quote: the string runs to the end of the line');
+  if (quote === '"' && !cont) diags.warning(quoteAt ?? l.end, 'unterminated quote: the string runs to the end of the line');
   const text = keep.map((i) => t[i]).join('');
   const pos = keep.map((i) => l.pos[i] ?? l.end);
-  return { line: trim({ text, pos, end: l.end }), cont };
+  return { line: trim({ text, pos, end: l.end }), cont, open: quote !== null && quoteAt !== null ? { char: quote, at: quoteAt } : null };
 }
 
 const DEFINITION = /^\$([A-Za-z_][A-Za-z0-9_]*)[ \t]*=/;
@@ -151,7 +157,7 @@ class Preprocessor {
     const physical = res.text.split(/\r\n|\n|\r/);
     for (let i = 0; i < physical.length; i++) {
       const raw = lineOf(physical[i] ?? '', shown, i + 1);
-      let { line, cont } = decomment(raw, this.diags);
+      let { line, cont, open } = decomment(raw, this.diags);
       if (line.text === '' && !cont) continue;
 
       const cond = this.conditionalPrefix(line);
@@ -177,10 +183,11 @@ class Preprocessor {
       while (cont && i + 1 < physical.length) {
         // Our extension: a trailing '\' on an ordinary line joins the next line.
         i++;
-        const next = decomment(lineOf(physical[i] ?? '', shown, i + 1), this.diags);
+        const next = decomment(lineOf(physical[i] ?? '', shown, i + 1), this.diags, open);
         const gap: Line = { text: ' ', pos: [line.end], end: line.end };
         line = next.line.text === '' ? line : concat(concat(line, gap), next.line);
         cont = next.cont;
+        open = next.open;
         if (next.line.text === '') break;
       }
       yield* this.logical(line);
