@@ -18,6 +18,7 @@ export interface Config {
   files: string[];
   /** The id `@ID` lines were matched against (-i, default the short hostname). */
   configId: string;
+  /** global_defs, with keepalived defaults for everything not set. */
   global: GlobalConfig;
   /** vrrp_script blocks that have a script (those without one are dropped with a warning). */
   scripts: VrrpScript[];
@@ -25,6 +26,7 @@ export interface Config {
   trackFiles: TrackFile[];
   /** vrrp_sync_group blocks with at least one existing member. */
   syncGroups: SyncGroup[];
+  /** vrrp_instance blocks, in file order, with every default resolved. */
   instances: VrrpInstance[];
   /** Blocks keepalived knows but vipd does not run (LVS, BFD, static routes...). */
   ignoredBlocks: IgnoredBlock[];
@@ -110,6 +112,7 @@ export interface NotifyFifo {
   user: string | null;
   /** Group the FIFO is created for. */
   group: string | null;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
@@ -131,6 +134,7 @@ export interface Command {
    * redirect-only check such as "</dev/tcp/127.0.0.1/80".
    */
   viaShell: boolean;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
@@ -157,6 +161,7 @@ export interface VrrpScript {
   user: string | null;
   /** The group of `user USER GROUP`. */
   group: string | null;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
@@ -171,6 +176,7 @@ export interface TrackFile {
   weightReverse: boolean;
   /** init_file [VALUE] [overwrite]: create the file with VALUE at start (null = don't). */
   init: { value: number; overwrite: boolean } | null;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
@@ -182,6 +188,7 @@ export interface TrackRef {
   weight: number;
   /** Effective reverse flag. */
   reverse: boolean;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
@@ -191,6 +198,7 @@ export interface Vip {
   address: string;
   /** /len; /32 (IPv4) or /128 (IPv6) when not written. */
   prefixLength: number;
+  /** 4 or 6, from the address. */
   family: AddressFamily;
   /** brd <addr> (or resolved from brd + / brd -). */
   brd?: string;
@@ -210,6 +218,7 @@ export interface Vip {
   nodad: boolean;
   /** no_track: deleting this address does not make the instance leave MASTER. */
   noTrack: boolean;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
@@ -279,6 +288,7 @@ export interface VrrpInstance {
   dontTrackPrimary: boolean;
   /** track_src_ip: FAULT when the configured source address disappears. */
   trackSrcIp: boolean;
+  /** notify_* scripts of the instance (null when not set). */
   notify: NotifyScripts;
   /** notify_priority_changes (else the sync group's, else the global). */
   notifyPriorityChanges: boolean;
@@ -315,17 +325,21 @@ export interface VrrpInstance {
 }
 
 export interface UnicastPeer {
+  /** The peer's address, as written. */
   address: string;
   /** min_ttl (default 0). */
   minTtl: number;
   /** max_ttl (default 255). */
   maxTtl: number;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
 /** One line of a block kept as data (virtual_routes, virtual_rules). */
 export interface DataLine {
+  /** The line's words, as written. */
   words: string[];
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
@@ -334,8 +348,11 @@ export interface SyncGroup {
   name: string;
   /** group { }: names of existing member instances. */
   instances: string[];
+  /** track_interface of the group (applies to every member). */
   trackInterfaces: TrackRef[];
+  /** track_script of the group, resolved like an instance's. */
   trackScripts: TrackRef[];
+  /** track_file of the group, resolved like an instance's. */
   trackFiles: TrackRef[];
   /** notify_master/backup/fault/stop/notify of the group (masterRxLowerPri is always null). */
   notify: NotifyScripts;
@@ -345,6 +362,7 @@ export interface SyncGroup {
   trackingWeight: boolean;
   /** notify_priority_changes; null when not set. */
   notifyPriorityChanges: boolean | null;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }
 
@@ -353,5 +371,6 @@ export interface IgnoredBlock {
   keyword: string;
   /** Its arguments joined by a space ("192.168.200.100 443"), "" when none. */
   name: string;
+  /** Where it was written (file:line:col). */
   loc: SourceLocation;
 }

@@ -154,7 +154,7 @@ class Preprocessor {
     }
     if (!this.files.includes(abs)) this.files.push(abs);
     this.stack.push(abs);
-    const physical = res.text.split(/\r\n|\n|\r/);
+    const physical = res.text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
     for (let i = 0; i < physical.length; i++) {
       const raw = lineOf(physical[i] ?? '', shown, i + 1);
       let { line, cont, open } = decomment(raw, this.diags);
