@@ -793,11 +793,13 @@ class Builder {
         }
         const v = arg(c, 1);
         let w = v === undefined ? null : parseSigned(v);
-        if (w === null || w < min - 1 || w > max + 1) {
+        // keepalived reads track_interface/track_script weights as -254..254 and turns ±254 into ±253.
+        const slack = what === 'track_file' ? 0 : 1;
+        if (w === null || w < min - slack || w > max + slack) {
           this.err(argLoc(c, 1), `${what} ${ref.name}: weight must be ${min}..${max}, got '${v ?? ''}'`);
           continue;
         }
-        if (Math.abs(w) === max + 1) {
+        if (slack === 1 && Math.abs(w) === max + 1) {
           this.warn(argLoc(c, 1), `${what} ${ref.name}: weight cannot be ${w}; using ${w < 0 ? min : max}`);
           w = w < 0 ? min : max;
         }

@@ -281,6 +281,16 @@ describe('vrrp_script, track_* and sync groups', () => {
     ]);
   });
 
+  it('reference weights: ±254 becomes ±253 for interfaces and scripts (keepalived), track_file takes -254..254', () => {
+    const r = one(` track_interface {\n  eth1 weight 254\n }\n track_file {\n  f weight -254\n  g weight 255\n }\n${BASE}`, 'track_file f {\n file /f\n}\ntrack_file g {\n file /g\n}\n');
+    assert.deepEqual(r.diags, [
+      '9:15 warning track_interface eth1: weight cannot be 254; using 253',
+      "13:12 error track_file g: weight must be -254..254, got '255'",
+    ]);
+    assert.deepEqual(r.inst.trackInterfaces.map((t) => t.weight), [253]);
+    assert.deepEqual(r.inst.trackFiles.map((t) => [t.name, t.weight]), [['f', -254]]);
+  });
+
   it('track_file naming nothing is an error; vrrp_track_file is a deprecated synonym', () => {
     const r = one(` track_file {\n  nope\n }\n${BASE}`, 'vrrp_track_file f {\n file /x\n}\n');
     assert.deepEqual(r.diags, [
