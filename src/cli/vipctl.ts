@@ -4,7 +4,10 @@
  * status through `ctx.exit()`.
  */
 import { Command } from 'commander';
-import { DEFAULT_CONTROL_SOCKET } from '../control/client.js';
+import { DEFAULT_CONTROL_SOCKET, request } from '../control/client.js';
+import { formatStats, formatStatus } from '../control/format.js';
+import type { StatusDocument } from '../control/status.js';
+import type { ReloadResult } from '../daemon.js';
 import { hasErrors, lintCluster, loadConfig, shortHostname, type Config, type Diagnostic } from '../config/index.js';
 import { commanderExit, countOf, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, exitAfterFlush, plural, printDiagnostics, processIo, type CliIo } from './diagnostics.js';
 import { packageVersion } from './vipd.js';
@@ -49,7 +52,68 @@ export const registerLint: Subcommand = (program, ctx) => {
     });
 };
 
-export const SUBCOMMANDS: Subcommand[] = [registerLint];
+/** Asks the daemon; a daemon that cannot be reached is exit status 1 with the reason. */
+async function ask(ctx: VipctlContext, cmd: 'status' | 'stats' | 'reload'): Promise<unknown> {
+  try {
+    return await request(ctx.socket(), cmd);
+  } catch (err) {
+    ctx.io.err(`vipctl ${cmd}: ${err instanceof Error ? err.message : String(err)}\n`);
+    ctx.exit(EXIT_ERRORS);
+    return undefined;
+  }
+}
+
+/** `vipctl status [--json]`: the instances as a table, or the status document. */
+export const registerStatus: Subcommand = (program, ctx) => {
+  program
+    .command('status')
+    .description('show the VRRP instances: state, priority, VIPs, master seen, last transition')
+    .option('--json', 'print the status document as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const doc = (await ask(ctx, 'status')) as StatusDocument | undefined;
+      if (doc === undefined) return;
+      ctx.io.out(opts.json ? JSON.stringify(doc, null, 2) + '\n' : formatStatus(doc) + '\n');
+    });
+};
+
+/** `vipctl stats [--json]`: advert counters and drops by reason. */
+export const registerStats: Subcommand = (program, ctx) => {
+  program
+    .command('stats')
+    .description('show advert counters and dropped packets by reason')
+    .option('--json', 'print the counters as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const doc = (await ask(ctx, 'stats')) as StatusDocument | undefined;
+      if (doc === undefined) return;
+      if (opts.json) {
+        const stats = { instances: doc.instances.map((i) => ({ name: i.name, stats: i.stats })), dropped: doc.dropped };
+        ctx.io.out(JSON.stringify(stats, null, 2) + '\n');
+      } else {
+        ctx.io.out(formatStats(doc) + '\n');
+      }
+    });
+};
+
+/** `vipctl reload`: like SIGHUP, but waits and reports the outcome. */
+export const registerReload: Subcommand = (program, ctx) => {
+  program
+    .command('reload')
+    .description('reload the configuration; a broken one is refused and the running one kept')
+    .action(async () => {
+      const r = (await ask(ctx, 'reload')) as ReloadResult | undefined;
+      if (r === undefined) return;
+      for (const d of r.diagnostics) ctx.io.err(d + '\n');
+      if (!r.ok) {
+        ctx.io.err('vipctl reload: refused, vipd keeps running the previous configuration\n');
+        ctx.exit(EXIT_ERRORS);
+        return;
+      }
+      const part = (label: string, names: readonly string[]): string => `${names.length} ${label}${names.length ? ` (${names.join(', ')})` : ''}`;
+      ctx.io.out(`reloaded: ${part('kept', r.kept)}, ${part('rebuilt', r.rebuilt)}, ${part('added', r.added)}, ${part('removed', r.removed)}\n`);
+    });
+};
+
+export const SUBCOMMANDS: Subcommand[] = [registerStatus, registerStats, registerReload, registerLint];
 
 export async function run(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let code = EXIT_OK;

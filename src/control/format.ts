@@ -64,5 +64,10 @@ export function formatStats(doc: StatusDocument): string {
       dropped || '-',
     ];
   });
-  return table(['INSTANCE', 'ADV RX', 'ADV TX', 'BECAME MASTER', 'RELEASED', 'PRIO0 RX/TX', 'DROPPED'], rows);
+  const out = table(['INSTANCE', 'ADV RX', 'ADV TX', 'BECAME MASTER', 'RELEASED', 'PRIO0 RX/TX', 'DROPPED'], rows);
+  const other = Object.entries(doc.dropped)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ');
+  return other ? `${out}\nnot tied to an instance: ${other}` : out;
 }

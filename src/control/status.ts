@@ -8,6 +8,8 @@ export interface StatusDocument {
   readonly uptimeSec: number;
   readonly configFile: string;
   readonly instances: readonly InstanceStatus[];
+  /** Packets dropped before they could be tied to an instance (unknown VRID, undecodable). */
+  readonly dropped: Record<string, number>;
 }
 
 export interface InstanceStatus {
@@ -29,6 +31,10 @@ export interface InstanceStatus {
   } | null;
   readonly trackers: readonly TrackerStatus[];
   readonly stats: InstanceStats;
+  /** Why the instance is in FAULT (empty otherwise). */
+  readonly faultReasons: readonly string[];
+  /** The address adverts are sent from (null when the interface has none). */
+  readonly advertSource: string | null;
 }
 
 export interface TrackerStatus {

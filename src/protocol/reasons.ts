@@ -16,6 +16,7 @@ export const DROP_REASONS = [
   'vrid', // no instance of ours has this VRID on the interface (decided by the caller)
   'protocol', // the IPv4 protocol field is not 112
   'family', // not an IPv4 packet on an IPv4 socket, or a bad address in the decode context
+  'peer', // unicast instance: the source is not one of its unicast_peer addresses (decided by the caller)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
