@@ -159,11 +159,16 @@ export class NsProcess {
         this.#exit = { code: null, signal: null };
         resolve(this.#exit);
       });
-      this.#child.on('close', (code, signal) => {
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (this.#exit) return;
         this.#exit = { code, signal };
         for (const w of [...this.#waiters]) w();
         resolve(this.#exit);
-      });
+      };
+      // 'close' comes after the last output line; but an orphaned grandchild can hold the
+      // pipes open forever, so 'exit' plus a short grace period settles it too.
+      this.#child.on('close', finish);
+      this.#child.on('exit', (code, signal) => setTimeout(() => finish(code, signal), 200).unref());
     });
   }
 
