@@ -13,14 +13,19 @@ export interface Credentials {
 export interface ScriptUsers {
   /** uid/gid for a script; {} means "as the daemon". Unknown names fall back to the default. */
   resolve(user: string | null, group: string | null): Credentials;
+  /** The login name of a uid, for messages ("uid 1000 (alice)"); undefined when unknown. */
+  userName?(uid: number): string | undefined;
+  /** The name of a gid, for messages. */
+  groupName?(gid: number): string | undefined;
 }
 
-interface Db {
+export interface Db {
   users: Map<string, { uid: number; gid: number }>;
   groups: Map<string, number>;
 }
 
-function parse(passwd: string, group: string): Db {
+/** /etc/passwd and /etc/group text → the name tables (exported for tests). */
+export function parseUserDb(passwd: string, group: string): Db {
   const users = new Map<string, { uid: number; gid: number }>();
   for (const line of passwd.split('\n')) {
     const f = line.split(':');
@@ -41,7 +46,7 @@ export async function loadScriptUsers(
     readFile('/etc/passwd', 'utf8').catch(() => ''),
     readFile('/etc/group', 'utf8').catch(() => ''),
   ]);
-  return scriptUsersFrom(parse(passwd, group), defaultUser);
+  return scriptUsersFrom(parseUserDb(passwd, group), defaultUser);
 }
 
 export function scriptUsersFrom(
@@ -60,7 +65,13 @@ export function scriptUsersFrom(
   const def = defaultUser ?? implicit;
   const fallback = lookup(def?.user ?? null, def?.group ?? null) ?? {};
   const self = process.getuid?.();
+  const byUid = new Map<number, string>();
+  for (const [name, u] of db.users) if (!byUid.has(u.uid)) byUid.set(u.uid, name);
+  const byGid = new Map<number, string>();
+  for (const [name, g] of db.groups) if (!byGid.has(g)) byGid.set(g, name);
   return {
+    userName: (uid) => byUid.get(uid),
+    groupName: (gid) => byGid.get(gid),
     resolve(user, group) {
       const c = lookup(user, group) ?? fallback;
       // Asking for our own uid is the same as not asking; it also works when not root.
