@@ -63,7 +63,7 @@ export function loadNative(): NativeAddon {
   if (!path) {
     throw new VipdError(
       'ENATIVE',
-      `native addon ${ADDON_FILE} not found: build it with \`npm ci\` (or \`npx node-gyp rebuild\`); it needs python3, make and a C compiler`,
+      `native addon ${ADDON_FILE} not found: build it with \`npm ci\` (or \`npm run install\` for the addon alone); it needs python3, make and a C compiler`,
     );
   }
   try {

@@ -175,6 +175,10 @@ function netlinkFailure(what: string, cause: Error): VipdError {
   return new VipdError('ENETLINK', `${what}: ${name ? `${name} (${cause.message})` : cause.message}`, { cause });
 }
 
+function linkFamily(msg: NetlinkMessage): number {
+  return msg.data.length > 0 ? (msg.data[0] as number) : 0; // ifinfomsg.ifi_family
+}
+
 export function parseLink(msg: NetlinkMessage): LinkInfo {
   const { data, attrs } = rt.parseLinkMessage(msg.data);
   const mac = attrs.address && attrs.address.length === 6 ? bytesToMac(attrs.address) : null;
@@ -286,7 +290,7 @@ export class NetlinkClient {
     const out = new AttrStream();
     rt.formatLinkMessage({ kind: 'link', data: {}, attrs: {} }, out);
     const msgs = await this.#request('list links', rt.MessageType.GETLINK, FlagsGet.DUMP, out.bufs);
-    return msgs.filter((m) => m.type === rt.MessageType.NEWLINK).map(parseLink);
+    return msgs.filter((m) => m.type === rt.MessageType.NEWLINK && linkFamily(m) === 0).map(parseLink);
   }
 
   /** The link with this name or index, or undefined. */
@@ -540,10 +544,11 @@ class Monitor implements NetMonitor {
     try {
       switch (m.type) {
         case rt.MessageType.NEWLINK:
-          this.#applyLink(parseLink(m), false);
-          break;
         case rt.MessageType.DELLINK:
-          this.#applyLink(parseLink(m), true);
+          // AF_BRIDGE (and other per-family) link messages describe a port's role, not the
+          // device: an RTM_DELLINK with family AF_BRIDGE means "left the bridge", not "gone".
+          if (linkFamily(m) !== 0) break;
+          this.#applyLink(parseLink(m), m.type === rt.MessageType.DELLINK);
           break;
         case rt.MessageType.NEWADDR:
         case rt.MessageType.DELADDR: {

@@ -144,6 +144,14 @@ describe('rtnetlink client and monitor', { skip: netnsSkip() }, () => {
     await lan.exec('h1', ['ip', 'link', 'add', 'tmp0', 'type', 'veth', 'peer', 'name', 'tmp1']);
     const created = await ev((e) => e['type'] === 'link' && e['name'] === 'tmp0');
     assert.equal(created['deleted'], false);
+    // Joining and leaving a bridge: the kernel sends an AF_BRIDGE RTM_DELLINK ("Deleted" in
+    // `ip monitor`) for the port, which must not read as the link being gone.
+    await lan.exec('h1', ['ip', 'link', 'add', 'br9', 'type', 'bridge']);
+    await lan.exec('h1', ['ip', 'link', 'set', 'tmp0', 'master', 'br9']);
+    await lan.exec('h1', ['ip', 'link', 'set', 'tmp0', 'nomaster']);
+    await lan.exec('h1', ['ip', 'link', 'del', 'br9']);
+    await ev((e) => e['type'] === 'link' && e['name'] === 'br9' && e['deleted'] === true);
+    assert.equal(agent.events().filter((e) => e['index'] === created['index'] && e['deleted'] === true).length, 0);
     await lan.exec('h1', ['ip', 'link', 'set', 'tmp0', 'name', 'tmp9']);
     const renamed = await ev((e) => e['type'] === 'link' && e['name'] === 'tmp9');
     assert.equal(renamed['renamedFrom'], 'tmp0');
