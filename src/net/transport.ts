@@ -91,7 +91,13 @@ export interface Transport {
   close(): void;
 }
 
-export function openTransport(opts: TransportOptions): Transport {
+/** Seams for fault-injection tests; not part of the daemon's API. */
+export interface TransportInternals {
+  /** Replaces raw-socket's createSocket (IPv4), e.g. to keep a handle on the socket. */
+  readonly createRawSocket?: typeof createSocket;
+}
+
+export function openTransport(opts: TransportOptions, internals: TransportInternals = {}): Transport {
   const group = opts.multicastGroup ?? (opts.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6);
   const valid = opts.family === 4 ? isIPv4(group) : isIPv6(group);
   if (!valid) {
@@ -100,7 +106,9 @@ export function openTransport(opts: TransportOptions): Transport {
   const native = loadNative();
   const ifindex = native.ifNameToIndex(opts.ifname);
   if (ifindex === 0) throw new VipdError('ESOCKET', `interface ${opts.ifname} does not exist (ENODEV)`);
-  return opts.family === 4 ? new Ipv4Transport(opts, group, ifindex) : new Ipv6Transport(opts, group, ifindex);
+  return opts.family === 4
+    ? new Ipv4Transport(opts, group, ifindex, internals.createRawSocket ?? createSocket)
+    : new Ipv6Transport(opts, group, ifindex);
 }
 
 function safeDeliver(opts: TransportOptions, bytes: Buffer, meta: PacketMeta): void {
@@ -140,8 +148,10 @@ class Ipv4Transport implements Transport {
   #pending = new Set<(err: VipdError) => void>();
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelay = REOPEN_MIN_MS;
+  #createSocket: typeof createSocket;
 
-  constructor(opts: TransportOptions, group: string, ifindex: number) {
+  constructor(opts: TransportOptions, group: string, ifindex: number, create: typeof createSocket) {
+    this.#createSocket = create;
     this.#opts = opts;
     this.ifname = opts.ifname;
     this.ifindex = ifindex;
@@ -156,7 +166,7 @@ class Ipv4Transport implements Transport {
   #open(): Socket {
     let sock: Socket;
     try {
-      sock = createSocket({ protocol: IPPROTO_VRRP, bufferSize: 2048 });
+      sock = this.#createSocket({ protocol: IPPROTO_VRRP, bufferSize: 2048 });
     } catch (err) {
       throw systemError('ESOCKET', `open raw IPv4 socket (protocol 112) for ${this.ifname}`, withErrno(err as Error));
     }

@@ -197,6 +197,25 @@ describe('VRRP transport between namespaces', { skip: netnsSkip() }, () => {
     }
   });
 
+  test('after raw-socket closes its socket on an error, the transport reports it and reopens', async () => {
+    const h1 = lan.host('h1');
+    assert.equal(await a2.call('transport.openFaulty'), 1);
+    const fault = await a2.call<{ sockets: number; sendWhileDown: string }>('transport.fault');
+    assert.equal(fault.sockets, 1);
+    assert.match(fault.sendWhileDown, /reopening/, 'a send while the socket is down is refused, not lost');
+    const err = await a2.waitForEvent((e) => e.event === 'error' && e['source'] === 'faulty' && /reopening/.test(String((e['error'] as { message: string }).message)));
+    assert.equal((err['error'] as { code: string }).code, 'ESOCKET');
+    const advert = vrrp2Advert(47, 100, [lan.addr(100)]).toString('hex');
+    const deadline = Date.now() + 10_000;
+    while (!a2.events().some((e) => e['faulty'] === true && isPacket(4, h1.ipv4, 47)(e))) {
+      assert.ok(Date.now() < deadline, 'the reopened socket never received anything');
+      await a1.call('transport.send', { family: 4, hex: advert, src: h1.ipv4, dst: '224.0.0.18' });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal((await a2.call<{ sockets: number }>('transport.fault')).sockets, 2, 'a second socket was opened');
+    await a2.call('transport.close', { faulty: true });
+  });
+
   test('opening on a missing interface fails with a clear error; close is idempotent; send after close fails', async () => {
     await assert.rejects(a1.call('transport.open', { family: 4, ifname: 'nope0' }), (err: unknown) => {
       return err instanceof AgentCallError && err.code === 'ESOCKET' && /nope0/.test(err.message);

@@ -19,6 +19,7 @@ import {
   type NetMonitor,
 } from '../../../src/net/netlink.js';
 import { openTransport, type Transport } from '../../../src/net/transport.js';
+import { createSocket, type Socket as RawSocket } from 'raw-socket';
 
 type Args = Record<string, unknown>;
 
@@ -36,6 +37,7 @@ function errorJson(err: unknown): { code: string; errno?: string; message: strin
 }
 
 const transports = new Map<string, Transport>();
+const faultySockets: RawSocket[] = [];
 let monitor: NetMonitor | undefined;
 let garp: GarpSender | undefined;
 const netlink = openNetlink();
@@ -69,8 +71,42 @@ const ops: Record<string, (a: Args) => unknown> = {
     transports.set(`${ifname}/${fam}`, t);
     return { ifindex: t.ifindex, group: t.multicastGroup };
   },
+  // An IPv4 transport on a raw socket the agent keeps a hold of, to break it on purpose.
+  'transport.openFaulty': (a) => {
+    const ifname = str(a, 'ifname', 'eth0');
+    const t = openTransport(
+      {
+        ifname,
+        family: 4,
+        onPacket: (bytes, meta) => emit({ event: 'packet', faulty: true, ...meta, hex: bytes.toString('hex') }),
+        onError: (err) => emit({ event: 'error', source: 'faulty', error: errorJson(err) }),
+      },
+      {
+        createRawSocket: (o) => {
+          faultySockets.push(createSocket(o));
+          return faultySockets.at(-1) as RawSocket;
+        },
+      },
+    );
+    transports.set(`${ifname}/faulty`, t);
+    return faultySockets.length;
+  },
+  // What raw-socket does on an event-loop level socket error: emit 'error', then close.
+  // Also tries a send right away (before any reopen can happen) and reports its outcome.
+  'transport.fault': async (a) => {
+    const sock = faultySockets.at(-1) as RawSocket & { onError(err: Error): void };
+    sock.onError(new Error('injected poll error'));
+    const t = transports.get(`${str(a, 'ifname', 'eth0')}/faulty`);
+    const sendWhileDown = t
+      ? await t.send(Buffer.alloc(8), { src: '10.0.0.1', dst: '224.0.0.18' }).then(
+          () => 'sent',
+          (err: unknown) => errorJson(err).message,
+        )
+      : 'no transport';
+    return { sockets: faultySockets.length, sendWhileDown };
+  },
   'transport.send': async (a) => {
-    const t = transports.get(`${str(a, 'ifname', 'eth0')}/${family(a)}`);
+    const t = transports.get(`${str(a, 'ifname', 'eth0')}/${a['faulty'] === true ? 'faulty' : family(a)}`);
     if (!t) throw new Error('transport not open');
     await t.send(Buffer.from(str(a, 'hex'), 'hex'), {
       dst: str(a, 'dst'),
@@ -79,7 +115,7 @@ const ops: Record<string, (a: Args) => unknown> = {
     return true;
   },
   'transport.close': (a) => {
-    const key = `${str(a, 'ifname', 'eth0')}/${family(a)}`;
+    const key = `${str(a, 'ifname', 'eth0')}/${a['faulty'] === true ? 'faulty' : family(a)}`;
     const t = transports.get(key);
     t?.close();
     t?.close(); // twice on purpose: close() must be idempotent
