@@ -436,7 +436,7 @@ export class Lan {
           ns,
           ifname: 'eth0',
           ipv4,
-          ipv6: `${this.subnet6}::${n.toString(16)}`,
+          ipv6: `${this.subnet6}::${n}`,
           linkLocal: eui64LinkLocal(mac),
           mac,
         };
@@ -482,9 +482,13 @@ export class Lan {
     return `${this.subnet}.${n}`;
   }
 
-  /** An IPv6 address on the LAN's /64. */
+  /**
+   * An IPv6 address on the LAN's /64 whose last group reads like addr(n): addr6(100) is
+   * "fd00:10:10:1::100" (the digits of n, taken as hex). n must be 0..9999.
+   */
   addr6(n: number): string {
-    return `${this.subnet6}::${n.toString(16)}`;
+    if (!Number.isInteger(n) || n < 0 || n > 9999) throw new RangeError(`addr6(n) needs 0..9999, got ${n}`);
+    return `${this.subnet6}::${n}`;
   }
 
   /** Runs argv in the host's namespace; resolves with stdout, rejects with stderr. */

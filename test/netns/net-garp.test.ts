@@ -79,7 +79,7 @@ describe('gratuitous ARP and unsolicited NA', { skip: netnsSkip() }, () => {
   });
 
   test('IPv6: an unsolicited NA burst moves the client’s neighbour entry to h1', async () => {
-    const vip6 = lan.addr6(0x100);
+    const vip6 = lan.addr6(100);
     const h1 = lan.host('h1');
     const h2 = lan.host('h2');
     await a2.call('nl.add', { spec: { address: vip6, prefixLength: 64, noDad: true } });
@@ -113,7 +113,7 @@ describe('gratuitous ARP and unsolicited NA', { skip: netnsSkip() }, () => {
   test('send failures are counted and reported once per reason, never thrown', async () => {
     await lan.linkDown('h1');
     try {
-      const r = await a1.call<Burst>('garp.burst', { ipv4: [lan.addr(100)], ipv6: [lan.addr6(0x100)], repeat: 3 });
+      const r = await a1.call<Burst>('garp.burst', { ipv4: [lan.addr(100)], ipv6: [lan.addr6(100)], repeat: 3 });
       assert.equal(r.sent, 0);
       assert.equal(r.failed, 6);
       assert.equal(r.cancelled, false);

@@ -54,7 +54,7 @@ vrrp_instance VI_6 {
   advert_int 1
   version 3
   virtual_ipaddress {
-    ${lan.addr6(0x100)}/64
+    ${lan.addr6(100)}/64
   }
 }
 `,
@@ -105,7 +105,7 @@ vrrp_instance VI_6 {
     assert.equal(vrrp[0], 0x31, 'version 3, advertisement');
     assert.equal(vrrp[2], 200);
     assert.equal(vrrp.readUInt16BE(4) & 0x0fff, 100, 'max advert interval 100 cs');
-    assert.equal(bytesToIpv6(vrrp, 8), lan.addr6(0x100));
+    assert.equal(bytesToIpv6(vrrp, 8), lan.addr6(100));
     assert.ok(vrrp3Checksum6Ok(vrrp, ipv6ToBytes(h1.linkLocal), ipv6ToBytes('ff02::12')));
   });
 
@@ -114,7 +114,7 @@ vrrp_instance VI_6 {
     await keepalived.waitForLine(/\(VI_4\) Entering MASTER STATE/, { timeoutMs: 20_000 });
     await keepalived.waitForLine(/\(VI_6\) Entering MASTER STATE/, { timeoutMs: 20_000 });
     const arp = buildGratuitousArp(h1.mac, lan.addr(100));
-    const na = buildUnsolicitedNa({ mac: h1.mac, target: lan.addr6(0x100) });
+    const na = buildUnsolicitedNa({ mac: h1.mac, target: lan.addr6(100) });
     const deadline = Date.now() + 10_000;
     for (;;) {
       // keepalived's announcements: from h1's MAC, about the VIPs
@@ -139,7 +139,7 @@ vrrp_instance VI_6 {
     await keepalived.waitForLine(/\(VI_6\) Entering MASTER STATE/, { timeoutMs: 20_000 });
     const mark = keepalived.mark();
     const v4 = vrrp2Advert(VRID4, 250, [lan.addr(100)]).toString('hex');
-    const v6 = vrrp3Advert6(VRID6, 250, [ipv6ToBytes(lan.addr6(0x100))]).toString('hex');
+    const v6 = vrrp3Advert6(VRID6, 250, [ipv6ToBytes(lan.addr6(100))]).toString('hex');
     const deadline = Date.now() + 15_000;
     let yielded4 = false;
     let yielded6 = false;

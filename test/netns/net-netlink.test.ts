@@ -68,7 +68,7 @@ describe('rtnetlink client and monitor', { skip: netnsSkip() }, () => {
   });
 
   test('IPv6 VIP with nodad', async () => {
-    const vip6 = lan.addr6(0x100);
+    const vip6 = lan.addr6(100);
     assert.equal(await agent.call('nl.add', { spec: { address: vip6, prefixLength: 64, noDad: true } }), 'added');
     const a = (await lan.addrs('h1')).find((x) => x.local === vip6);
     assert.ok(a);
@@ -79,7 +79,7 @@ describe('rtnetlink client and monitor', { skip: netnsSkip() }, () => {
 
   test('removal: "removed" once, then "absent" rather than a failure', async () => {
     const vip = lan.addr(100);
-    const vip6 = lan.addr6(0x100);
+    const vip6 = lan.addr6(100);
     assert.equal(await agent.call('nl.del', { key: { address: vip, prefixLength: 24 } }), 'removed');
     assert.equal(await lan.hasAddress('h1', vip), false);
     assert.equal(await agent.call('nl.del', { key: { address: vip, prefixLength: 24 } }), 'absent');
@@ -105,7 +105,7 @@ describe('rtnetlink client and monitor', { skip: netnsSkip() }, () => {
     agent.skipSeen();
     const ev = (pred: (e: AgentEvent) => boolean): Promise<AgentEvent> => agent.waitForEvent((e) => e.event === 'net' && pred(e));
     const vip = lan.addr(102);
-    const vip6 = lan.addr6(0x102);
+    const vip6 = lan.addr6(102);
 
     await lan.exec('h1', ['ip', 'addr', 'add', `${vip}/24`, 'dev', 'eth0']);
     const added = await ev((e) => e['type'] === 'address' && e['address'] === vip);
