@@ -969,7 +969,8 @@ class Builder {
       }
       prefixLength = len;
     }
-    const vip: Vip = { address: addr, prefixLength, family, noprefixroute: false, home: false, nodad: false, noTrack: false, loc: at(c) };
+    // keepalived (vrrp_ipaddress.c) adds IPv6 VIPs with IFA_F_NODAD unless `-nodad` asks for DAD.
+    const vip: Vip = { address: addr, prefixLength, family, noprefixroute: false, home: false, nodad: family === 6, noTrack: false, loc: at(c) };
     let brdSign: '+' | '-' | null = null;
     const words = c.args;
     for (let i = 0; i < words.length; i++) {
@@ -1049,8 +1050,10 @@ class Builder {
           vip.home = true;
           break;
         case '-nodad':
+          vip.nodad = false;
+          break;
         case 'nodad':
-          vip.nodad = true;
+          vip.nodad = family === 6;
           break;
         case 'noprefixroute':
           vip.noprefixroute = true;

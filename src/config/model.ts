@@ -214,7 +214,10 @@ export interface Vip {
   noprefixroute: boolean;
   /** home (IPv6 mobility home address). */
   home: boolean;
-  /** -nodad (also accepted as nodad): skip IPv6 duplicate address detection. */
+  /**
+   * Add the address without duplicate address detection (IFA_F_NODAD). keepalived does so
+   * for every IPv6 VIP unless it carries `-nodad` ("not nodad": run DAD); false for IPv4.
+   */
   nodad: boolean;
   /** no_track: deleting this address does not make the instance leave MASTER. */
   noTrack: boolean;

@@ -171,10 +171,11 @@ describe('instance defaults', () => {
         { address: '10.1.1.1', prefixLength: 30, family: 4, peer: '10.1.1.2/30', noprefixroute: false, home: false, nodad: false, noTrack: false },
       ],
     );
+    // keepalived adds IPv6 VIPs without DAD unless `-nodad` ("not nodad") asks for it.
     assert.deepEqual(
       inst.excludedVips.map((v) => [v.address, v.prefixLength, v.family, v.home, v.nodad, v.noTrack]),
       [
-        ['2001:db8::5', 64, 6, true, true, false],
+        ['2001:db8::5', 64, 6, true, false, false],
         ['2001:db8::6', 128, 6, false, true, true],
       ],
     );
