@@ -168,14 +168,26 @@ export class VipdHost {
   }
 
   /** Polls the status until the instance is in `state`; returns its status then. */
-  async waitForState(name: string, state: InstanceStatus['state'], timeoutMs = 15_000): Promise<InstanceStatus> {
+  waitForState(name: string, state: InstanceStatus['state'], timeoutMs = 15_000): Promise<InstanceStatus> {
+    return this.waitFor(name, (i) => i.state === state, state, timeoutMs);
+  }
+
+  /**
+   * Polls until the instance is BACKUP and has seen `address` as the master on the wire
+   * (right after entering BACKUP it has not heard any advert yet).
+   */
+  waitForBackupOf(name: string, address: string, timeoutMs = 15_000): Promise<InstanceStatus> {
+    return this.waitFor(name, (i) => i.state === 'BACKUP' && i.master?.address === address, `BACKUP of ${address}`, timeoutMs);
+  }
+
+  /** Polls the status until `pred` holds for the instance; returns its status then. */
+  async waitFor(name: string, pred: (i: InstanceStatus) => boolean, what: string, timeoutMs = 15_000): Promise<InstanceStatus> {
     const deadline = Date.now() + timeoutMs;
-    let last: InstanceStatus | undefined;
     for (;;) {
-      last = await this.instance(name);
-      if (last.state === state) return last;
+      const last = await this.instance(name);
+      if (pred(last)) return last;
       if (Date.now() > deadline) {
-        throw new Error(`${this.host}: ${name} is ${last.state}, not ${state}, after ${timeoutMs} ms\n${this.tail()}`);
+        throw new Error(`${this.host}: ${name} is not ${what} after ${timeoutMs} ms: ${JSON.stringify(last)}\n${this.tail()}`);
       }
       await sleep(100);
     }

@@ -53,10 +53,10 @@ describe('vipd failover between two hosts', { skip: netnsSkip() }, () => {
     dir = await mkdtemp(join(tmpdir(), 'vipd-failover-'));
     vip = lan.addr(100);
     await lan.exec('client', ['ip', 'neigh', 'replace', vip, 'lladdr', BOGUS_MAC, 'dev', 'eth0', 'nud', 'stale']);
-    [h2, h1] = await Promise.all([
-      VipdHost.start(lan, 'h2', dir, vrrpConf({ routerId: 'lb02', instances: [instance(100, 'BACKUP')] })),
-      VipdHost.start(lan, 'h1', dir, vrrpConf({ routerId: 'lb01', instances: [instance(150, 'MASTER')] })),
-    ]);
+    // The master first: a backup started alone would (rightly) become MASTER after its down timer.
+    h1 = await VipdHost.start(lan, 'h1', dir, vrrpConf({ routerId: 'lb01', instances: [instance(150, 'MASTER')] }));
+    await h1.waitForState('VI_1', 'MASTER');
+    h2 = await VipdHost.start(lan, 'h2', dir, vrrpConf({ routerId: 'lb02', instances: [instance(100, 'BACKUP')] }));
   });
 
   after(async () => {
@@ -66,7 +66,7 @@ describe('vipd failover between two hosts', { skip: netnsSkip() }, () => {
 
   test('the higher priority becomes MASTER, only it holds the VIP, and the client maps the VIP to its MAC', async () => {
     const m = await h1.waitForState('VI_1', 'MASTER');
-    const b = await h2.waitForState('VI_1', 'BACKUP');
+    const b = await h2.waitForBackupOf('VI_1', lan.host('h1').ipv4);
     assert.deepEqual(m.master, { address: lan.host('h1').ipv4, priority: 150 });
     assert.deepEqual(b.master, { address: lan.host('h1').ipv4, priority: 150 }, 'the backup saw the master on the wire');
     await lan.waitForAddress('h1', vip);
@@ -152,7 +152,7 @@ describe('vipd failover between two hosts', { skip: netnsSkip() }, () => {
     await h2.restart();
     await h2.waitForState('VI_1', 'MASTER', masterDownMs(100) + 5000);
     await h1.restart();
-    const b = await h1.waitForState('VI_1', 'BACKUP');
+    const b = await h1.waitForBackupOf('VI_1', lan.host('h2').ipv4);
     assert.deepEqual(b.effectivePriority, 150);
     // Long enough for h1's down timer to have fired twice over if it ignored h2's adverts.
     await assertSoleHolder(lan, ['h1', 'h2'], vip, 'h2', 2 * masterDownMs(150) + 1000);

@@ -83,9 +83,10 @@ describe('unicast VRRP with multicast blocked', { skip: netnsSkip() }, () => {
     assert.ok(h1 && h2);
     await h1.writeConfig(conf('h1', true));
     await h2.writeConfig(conf('h2', true));
-    await Promise.all([h1.restart(), h2.restart()]);
+    await h1.restart();
     await h1.waitForState('VI_1', 'MASTER');
-    const b = await h2.waitForState('VI_1', 'BACKUP');
+    await h2.restart();
+    const b = await h2.waitForBackupOf('VI_1', lan.host('h1').ipv4);
     assert.deepEqual(b.master, { address: lan.host('h1').ipv4, priority: 150 });
     await assertSoleHolder(lan, ['h1', 'h2'], vip, 'h1', masterDownMs(100) + 1000);
     const st = await h2.instance('VI_1');
