@@ -222,6 +222,7 @@ export class FifoWriter implements NotifyLineSink {
         scriptSecurity: this.#o.scriptSecurity ?? false,
         names: this.#o.users,
       });
+      if (this.#closed) return;
       if (!check.ok) {
         this.#log.error({ reason: check.message }, `${this.#o.keyword}_script ${cmd.text} not started: ${check.message}`);
         return;
@@ -283,10 +284,12 @@ export class FifoWriter implements NotifyLineSink {
 
   #kick(): void {
     if (this.#usable !== true || this.#pump !== null || this.#queue.length === 0) return;
-    this.#pump = this.#drain().finally(() => {
-      this.#pump = null;
-      if (this.#queue.length > 0 && !this.#closed) this.#kick();
-    });
+    this.#pump = this.#drain()
+      .catch((err: unknown) => this.#log.error({ err }, `${this.#o.keyword}: ${(err as Error).message}`))
+      .finally(() => {
+        this.#pump = null;
+        if (this.#queue.length > 0 && !this.#closed) this.#kick();
+      });
   }
 
   async #drain(): Promise<void> {

@@ -276,9 +276,11 @@ export class FileTracker {
         this.#again = false;
         await this.#read(true);
       } while (this.#again && !this.#closed);
-    })().finally(() => {
-      this.#reading = null;
-    });
+    })()
+      .catch((err: unknown) => this.#log.error({ err }, `track_file ${this.#f.name}: ${(err as Error).message}`))
+      .finally(() => {
+        this.#reading = null;
+      });
     return this.#reading;
   }
 

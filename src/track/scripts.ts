@@ -176,10 +176,12 @@ export class ScriptTracker {
       return;
     }
     this.#skipStreak = 0;
-    const p = this.#once().finally(() => {
-      this.#current = null;
-      this.#abort = null;
-    });
+    const p = this.#once()
+      .catch((err: unknown) => this.#log.error({ err }, `vrrp_script ${this.#s.name}: ${(err as Error).message}`))
+      .finally(() => {
+        this.#current = null;
+        this.#abort = null;
+      });
     this.#current = p;
   }
 

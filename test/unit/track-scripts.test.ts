@@ -307,6 +307,21 @@ describe('ScriptTracker status', () => {
     await h.tracker.close();
   });
 
+  it('a throwing onStatus callback is logged, not an unhandled rejection, and the schedule goes on', async () => {
+    const h = harness(vscript(), {
+      onStatus: () => {
+        throw new Error('board exploded');
+      },
+    });
+    h.tracker.start();
+    await flush();
+    await h.runner.complete(1);
+    assert.ok(h.logs.some((l) => l.level === 50 && /board exploded/.test(l.msg)));
+    await h.clock.advance(1000);
+    assert.equal(h.runner.calls.length, 2);
+    await h.tracker.close();
+  });
+
   it('a reload hands the status over (resume), so OK stays OK without waiting for a run', async () => {
     const a = harness(vscript({ rise: 2, fall: 2 }));
     await sequence(a, [0]);
