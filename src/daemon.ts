@@ -60,6 +60,8 @@ interface Runtime {
   fed: { priority: number; fault: boolean; reasons: string } | null;
   /** Rate limit for repeated send errors. */
   lastSendError: { text: string; at: number } | null;
+  /** Adverts handed to the socket and not yet sent: closing the socket would drop them. */
+  readonly sending: Set<Promise<void>>;
 }
 
 interface TransportEntry {
@@ -284,6 +286,7 @@ export class Daemon implements DaemonHandle {
       ownFaults: [],
       fed: null,
       lastSendError: null,
+      sending: new Set(),
     };
   }
 
@@ -542,7 +545,9 @@ export class Daemon implements DaemonHandle {
       : [rt.cfg.mcastDestination ?? transport.multicastGroup];
     for (const dst of targets) {
       const message = encode(advert, { family: rt.cfg.family, src: rt.source, dst });
-      transport.send(message, { src: rt.source, dst }).catch((err: Error) => this.#sendFailed(rt, dst, err));
+      const sent = transport.send(message, { src: rt.source, dst }).catch((err: Error) => this.#sendFailed(rt, dst, err));
+      rt.sending.add(sent);
+      void sent.finally(() => rt.sending.delete(sent));
     }
     rt.stats.advertTx++;
     if (priority === 0) rt.stats.priorityZeroTx++;
@@ -761,11 +766,21 @@ export class Daemon implements DaemonHandle {
     return { ok: true, diagnostics, kept, rebuilt, added, removed };
   }
 
+  /** Resolves when the adverts already handed to the sockets have left (or after `budgetMs`). */
+  #advertsSent(runtimes: Iterable<Runtime>, budgetMs: number): Promise<void> {
+    const sends = [...runtimes].flatMap((rt) => [...rt.sending]);
+    if (sends.length === 0) return Promise.resolve();
+    const budget = new Promise<void>((resolve) => setTimeout(resolve, budgetMs).unref());
+    return Promise.race([Promise.all(sends).then(() => undefined), budget]);
+  }
+
   /** Shuts a unit's instances down and forgets them. */
   async #stopUnit(unit: string): Promise<void> {
     const names = [...this.#runtimes.values()].filter((rt) => rt.unit === unit).map((rt) => rt.cfg.name);
     for (const n of names) this.#engine.feed(n, { type: 'shutdown' });
     this.#engine.removeUnit(unit);
+    // A MASTER's priority-0 advert (RFC 3768 §6.4.3) must leave before its socket may close.
+    await this.#advertsSent(names.flatMap((n) => this.#runtimes.get(n) ?? []), SHUTDOWN_BUDGET_MS);
     const releases: Promise<void>[] = [];
     for (const n of names) {
       const rt = this.#runtimes.get(n);
@@ -843,7 +858,14 @@ export class Daemon implements DaemonHandle {
     // Every MASTER sends priority 0 and gives its VIPs back (RFC 3768 §6.4.3), notify_stop runs.
     for (const name of this.#runtimes.keys()) this.#engine.feed(name, { type: 'shutdown' });
     const budget = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref());
-    await Promise.race([Promise.all([this.#vips?.settle(), this.#notifier?.settle(SHUTDOWN_BUDGET_MS)]), budget]);
+    await Promise.race([
+      Promise.all([
+        this.#vips?.settle(),
+        this.#notifier?.settle(SHUTDOWN_BUDGET_MS),
+        this.#advertsSent(this.#runtimes.values(), SHUTDOWN_BUDGET_MS),
+      ]),
+      budget,
+    ]);
     this.#close();
     if (this.#opts.pidFile !== null) await unlink(this.#opts.pidFile).catch(() => undefined);
     this.#log.info('vipd stopped');
