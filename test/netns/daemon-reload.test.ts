@@ -191,4 +191,18 @@ describe('reload', { skip: netnsSkip() }, () => {
     assert.equal((await h2.instance('VI_1')).state, 'MASTER');
     assert.ok(await lan.hasAddress('h2', vip));
   });
+
+  test('a reload that rebuilds the MASTER instance sends priority 0 first: the backup takes over at once', async () => {
+    await h2.waitForState('VI_1', 'MASTER');
+    const b = await h1.waitForBackupOf('VI_1', lan.host('h2').ipv4);
+    // h2's only instance on eth0 is rebuilt (its socket closes and reopens), now below h1.
+    const mark = h2.proc.mark();
+    await h2.writeConfig(vrrpConf({ routerId: 'lb02', instances: [vi1(90, 'BACKUP')] }));
+    await h2.proc.waitForLine(/reload done: 0 kept, 1 rebuilt/, { after: mark, timeoutMs: 10_000 });
+    const m = await h1.waitForState('VI_1', 'MASTER', masterDownMs(150) + 5000);
+    assert.equal(m.stats.priorityZeroRx, b.stats.priorityZeroRx + 1, `h1 never got h2's priority 0\n${h2.tail()}`);
+    assert.match(m.lastTransition?.reason ?? '', /priority 0/);
+    assert.ok(!h2.log.slice(mark.stderr).some((l) => /cannot send advert/.test(l)), h2.tail());
+    await h2.waitForBackupOf('VI_1', lan.host('h1').ipv4, 5000);
+  });
 });
