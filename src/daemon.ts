@@ -68,6 +68,8 @@ interface TransportEntry {
   readonly key: string;
   transport: Transport | null;
   readonly byVrid: Map<number, string>;
+  /** Whether the open transport joined its multicast group. */
+  joined: boolean;
 }
 
 export interface DaemonHandle {
@@ -366,26 +368,41 @@ export class Daemon implements DaemonHandle {
     const key = transportKey(ifname, rt.cfg.family);
     let entry = this.#transports.get(key);
     if (entry === undefined) {
-      entry = { key, transport: null, byVrid: new Map() };
+      entry = { key, transport: null, byVrid: new Map(), joined: false };
       this.#transports.set(key, entry);
     }
     entry.byVrid.set(rt.cfg.vrid, rt.cfg.name);
+    // The socket was opened for the instances attached so far: a multicast instance joining
+    // unicast-only ones (or wanting another group) needs it reopened, or it hears no peer.
+    const want = this.#transportWants(entry, rt.cfg.family);
+    const t = entry.transport;
+    if (t !== null && !t.closed && want.join && (!entry.joined || t.multicastGroup !== want.group)) {
+      t.close();
+      entry.transport = null;
+    }
     if (entry.transport === null || entry.transport.closed) this.#openTransport(entry, ifname, rt.cfg.family);
+  }
+
+  /** Whether the entry's socket must join a multicast group, and which one. */
+  #transportWants(entry: TransportEntry, family: 4 | 6): { join: boolean; group: string } {
+    const names = [...entry.byVrid.values()];
+    const join = names.some((n) => !(this.#runtimes.get(n)?.cfg.unicast ?? false));
+    const group =
+      names.map((n) => this.#runtimes.get(n)?.cfg.mcastDestination).find((g): g is string => typeof g === 'string') ??
+      (family === 4 ? this.#config.global.mcastGroup4 : this.#config.global.mcastGroup6);
+    return { join, group };
   }
 
   #openTransport(entry: TransportEntry, ifname: string, family: 4 | 6): void {
     if (this.#ifindex(ifname) === undefined) return; // opened when the link appears
-    const names = [...entry.byVrid.values()];
-    const anyMulticast = names.some((n) => !(this.#runtimes.get(n)?.cfg.unicast ?? false));
-    const group =
-      names.map((n) => this.#runtimes.get(n)?.cfg.mcastDestination).find((g): g is string => typeof g === 'string') ??
-      (family === 4 ? this.#config.global.mcastGroup4 : this.#config.global.mcastGroup6);
+    const { join, group } = this.#transportWants(entry, family);
     try {
+      entry.joined = join;
       entry.transport = openTransport({
         ifname,
         family,
         multicastGroup: group,
-        joinMulticast: anyMulticast,
+        joinMulticast: join,
         onPacket: (bytes, meta) => this.#onPacket(entry, bytes, meta),
         onError: (err) => this.#log.warn({ ifname, err: err.message }, `VRRP socket on ${ifname}: ${err.message}`),
       });
