@@ -120,4 +120,32 @@ describe('unicast VRRP with multicast blocked', { skip: netnsSkip() }, () => {
     t.diagnostic(`VIP on h2 ${took.toFixed(0)} ms after SIGKILL`);
     assert.ok(took <= masterDownMs(100) + MARGIN_MS, `h2 took ${took.toFixed(0)} ms`);
   });
+
+  test('multicast back on: a unicast and a multicast instance on the same eth0 both hear their peer', async () => {
+    assert.ok(h1 && h2);
+    await Promise.all([h1.stop(), h2.stop()]);
+    for (const h of lan.hosts) {
+      await lan.execSwitch(['bridge', 'link', 'set', 'dev', `p-${h.name}`, 'mcast_flood', 'on']);
+    }
+    const vi2 = (priority: number, state: 'MASTER' | 'BACKUP'): InstanceSpec => ({
+      name: 'VI_2', state, vrid: 52, priority, vips: [`${lan.addr(101)}/24`],
+    });
+    // VI_1 (unicast) comes first in the file: the shared socket must still join the group for VI_2.
+    await h1.writeConfig(vrrpConf({ routerId: 'lb01', instances: [instance('h1', true), vi2(150, 'MASTER')] }));
+    await h2.writeConfig(vrrpConf({ routerId: 'lb02', instances: [instance('h2', true), vi2(100, 'BACKUP')] }));
+    await h1.restart();
+    await h1.waitForState('VI_1', 'MASTER');
+    await h1.waitForState('VI_2', 'MASTER');
+    await h2.restart();
+    await h2.waitForBackupOf('VI_1', lan.host('h1').ipv4);
+    await h2.waitForBackupOf('VI_2', lan.host('h1').ipv4);
+    await Promise.all([
+      assertSoleHolder(lan, ['h1', 'h2'], vip, 'h1', masterDownMs(100) + 1000),
+      assertSoleHolder(lan, ['h1', 'h2'], lan.addr(101), 'h1', masterDownMs(100) + 1000),
+    ]);
+    for (const name of ['VI_1', 'VI_2']) {
+      const st = await h2.instance(name);
+      assert.equal(st.stats.becameMaster, 0, `${name} on h2: ${JSON.stringify(st)}`);
+    }
+  });
 });
