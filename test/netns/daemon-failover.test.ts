@@ -88,8 +88,9 @@ describe('vipd failover between two hosts', { skip: netnsSkip() }, () => {
     const took = await timeUntilAddress(lan, 'h2', vip, t0, limit + 5000);
     t.diagnostic(`VIP on h2 ${took.toFixed(0)} ms after SIGKILL (Master_Down_Interval ${masterDownMs(100).toFixed(0)} ms)`);
     assert.ok(took <= limit, `h2 took ${took.toFixed(0)} ms to hold the VIP; Master_Down_Interval is ${masterDownMs(100).toFixed(0)} ms`);
-    // The last advert came at most one interval before the kill: the down timer cannot fire sooner.
-    assert.ok(took >= masterDownMs(100) - 1000 - 100, `h2 took over after only ${took.toFixed(0)} ms`);
+    // The last advert came about one interval before the kill (a busy master may be late,
+    // hence the extra half second): the down timer cannot fire much sooner.
+    assert.ok(took >= masterDownMs(100) - 1500, `h2 took over after only ${took.toFixed(0)} ms`);
     const st = await h2.waitForState('VI_1', 'MASTER', 2000);
     assert.equal(st.lastTransition?.to, 'MASTER');
     assert.equal(st.stats.becameMaster, 1);
