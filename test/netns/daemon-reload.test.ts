@@ -75,10 +75,9 @@ describe('reload', { skip: netnsSkip() }, () => {
     vip = lan.addr(100);
     vip2 = lan.addr(101);
     arp = await startTcpdump(lan, 'client', 'arp');
-    [h1, h2] = await Promise.all([
-      VipdHost.start(lan, 'h1', dir, h1Conf()),
-      VipdHost.start(lan, 'h2', dir, vrrpConf({ routerId: 'lb02', instances: [vi1(100, 'BACKUP')] }), { watch: true }),
-    ]);
+    h1 = await VipdHost.start(lan, 'h1', dir, h1Conf());
+    await h1.waitForState('VI_1', 'MASTER');
+    h2 = await VipdHost.start(lan, 'h2', dir, vrrpConf({ routerId: 'lb02', instances: [vi1(100, 'BACKUP')] }), { watch: true });
   });
 
   after(async () => {
@@ -88,7 +87,7 @@ describe('reload', { skip: netnsSkip() }, () => {
 
   test('reload with VI_1 unchanged: its VIP never leaves, no new GARP for it; the added VI_2 starts', async () => {
     const before1 = await h1.waitForState('VI_1', 'MASTER');
-    await h2.waitForState('VI_1', 'BACKUP');
+    await h2.waitForBackupOf('VI_1', lan.host('h1').ipv4);
     // Let the becoming-MASTER announcements finish: 5 GARPs, and 5 more garp_master_delay (5 s) later.
     const deadline = Date.now() + 15_000;
     while (garps(arp.stdout, vip).length < 10) {
