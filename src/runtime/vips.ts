@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Vip } from '../config/model.js';
 import { isVipdError } from '../errors.js';
 import type { AddressSpec, NetlinkClient } from '../net/netlink.js';
+import { canonicalAddress } from '../protocol/index.js';
 import { vipText } from './params.js';
 
 export interface OwnedVips {
@@ -190,10 +191,15 @@ export class VipManager {
    * put it back. Returns the owner when that happened.
    */
   addressRemoved(index: number, address: string, prefixLength: number): string | undefined {
+    // The kernel reports the canonical text; the config keeps what the user wrote ("FD00:0:0::1").
+    const removed = canonicalAddress(address) ?? address;
     for (const e of this.#entries.values()) {
       if (!e.held) continue;
       const hit = e.spec.vips.find(
-        (v) => v.address === address && v.prefixLength === prefixLength && this.#o.ifindex(this.#devOf(e, v)) === index,
+        (v) =>
+          (canonicalAddress(v.address) ?? v.address) === removed &&
+          v.prefixLength === prefixLength &&
+          this.#o.ifindex(this.#devOf(e, v)) === index,
       );
       if (hit === undefined) continue;
       this.#o.log.warn(
