@@ -27,6 +27,7 @@ describe('vipd on a misbehaving host', { skip: netnsSkip() }, () => {
   let h1: VipdHost;
   let h2: VipdHost;
   let vip: string;
+  let vip6: string;
 
   const instance = (priority: number, state: 'MASTER' | 'BACKUP'): InstanceSpec => ({
     name: 'VI_1',
@@ -40,10 +41,14 @@ describe('vipd on a misbehaving host', { skip: netnsSkip() }, () => {
     lan = await Lan.create();
     dir = await mkdtemp(join(tmpdir(), 'vipd-faults-'));
     vip = lan.addr(100);
-    [h1, h2] = await Promise.all([
-      VipdHost.start(lan, 'h1', dir, vrrpConf({ routerId: 'lb01', instances: [instance(150, 'MASTER')] })),
-      VipdHost.start(lan, 'h2', dir, vrrpConf({ routerId: 'lb02', instances: [instance(100, 'BACKUP')] })),
-    ]);
+    vip6 = lan.addr6(100);
+    // h1 alone also runs a VRRPv3 instance whose VIP is spelled the way a person may write
+    // it (upper case, zeros not compressed): keepalived accepts that.
+    const spelled = vip6.toUpperCase().replace('::', ':0:0:0:');
+    const vi6: InstanceSpec = { name: 'VI_6', state: 'MASTER', vrid: 61, priority: 150, vips: [`${spelled}/64`], extra: ['version 3'] };
+    h1 = await VipdHost.start(lan, 'h1', dir, vrrpConf({ routerId: 'lb01', instances: [instance(150, 'MASTER'), vi6] }));
+    await h1.waitForState('VI_1', 'MASTER');
+    h2 = await VipdHost.start(lan, 'h2', dir, vrrpConf({ routerId: 'lb02', instances: [instance(100, 'BACKUP')] }));
   });
 
   after(async () => {
@@ -68,6 +73,14 @@ describe('vipd on a misbehaving host', { skip: netnsSkip() }, () => {
       t.diagnostic(`round ${round + 1}: VIP back on h1 ${took.toFixed(0)} ms after ip addr del`);
     }
     await h1.proc.waitForLine(/\(VI_1\) VIP .* was removed by someone else while MASTER; putting it back/, { after: mark, timeoutMs: 1000 });
+
+    await h1.waitForState('VI_6', 'MASTER');
+    await lan.waitForAddress('h1', vip6);
+    const t0 = performance.now();
+    await lan.exec('h1', ['ip', 'addr', 'del', `${vip6}/64`, 'dev', 'eth0']);
+    const took = await timeUntilAddress(lan, 'h1', vip6, t0, 5000);
+    t.diagnostic(`IPv6 VIP back on h1 ${took.toFixed(0)} ms after ip addr del`);
+
     const st = await h1.instance('VI_1');
     assert.equal(st.state, 'MASTER');
     assert.equal(st.stats.releasedMaster, 0);
