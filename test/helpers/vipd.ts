@@ -93,6 +93,8 @@ export interface VipdStartOptions {
   readonly echo?: boolean;
   /** Wait for the "vipd started" log line (default true). */
   readonly waitStarted?: boolean;
+  /** Control socket path (default <dir>/<host>.sock). */
+  readonly socket?: string;
 }
 
 /** One vipd process in one LAN host, with its config, control socket and pid file. */
@@ -109,7 +111,7 @@ export class VipdHost {
     this.lan = lan;
     this.host = host;
     this.confPath = join(dir, `${host}.conf`);
-    this.socket = join(dir, `${host}.sock`);
+    this.socket = opts.socket ?? join(dir, `${host}.sock`);
     this.pidFile = join(dir, `${host}.pid`);
     this.#opts = opts;
   }

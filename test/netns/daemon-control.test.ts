@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { InstanceStatus, StatusDocument } from '../../src/control/status.js';
@@ -90,10 +90,19 @@ describe('vipctl and the control socket against running daemons', { skip: netnsS
     lan = await Lan.create();
     dir = await mkdtemp(join(tmpdir(), 'vipd-control-'));
     vip = lan.addr(100);
+    // Others may pass through the temp dir, and h1's socket directory starts world-readable:
+    // only the daemon's own permissions can keep a non-root user out.
+    await chmod(dir, 0o711);
+    await mkdir(join(dir, 'run'), { mode: 0o755 });
+    await chmod(join(dir, 'run'), 0o755);
     // The master first: a backup started alone would (rightly) become MASTER after its down timer.
-    h1 = await VipdHost.start(lan, 'h1', dir, vrrpConf({ routerId: 'lb01', instances: [instance(150, 'MASTER')] }));
+    h1 = await VipdHost.start(lan, 'h1', dir, vrrpConf({ routerId: 'lb01', instances: [instance(150, 'MASTER')] }), {
+      socket: join(dir, 'run', 'vipd.sock'),
+    });
     await h1.waitForState('VI_1', 'MASTER');
-    h2 = await VipdHost.start(lan, 'h2', dir, vrrpConf({ routerId: 'lb02', instances: [instance(100, 'BACKUP')] }));
+    h2 = await VipdHost.start(lan, 'h2', dir, vrrpConf({ routerId: 'lb02', instances: [instance(100, 'BACKUP')] }), {
+      socket: join(dir, 'run-h2', 'vipd.sock'),
+    });
     await h2.waitForBackupOf('VI_1', lan.host('h1').ipv4);
   });
 
@@ -171,7 +180,8 @@ describe('vipctl and the control socket against running daemons', { skip: netnsS
     const sockStat = await stat(h1.socket);
     const dirStat = await stat(dirname(h1.socket));
     assert.equal(sockStat.mode & 0o777, 0o600, 'socket mode');
-    assert.equal(dirStat.mode & 0o077, 0, 'the socket directory is closed to others');
+    assert.equal(dirStat.mode & 0o777, 0o700, 'vipd closes the socket directory to others');
+    assert.equal((await stat(dirname(dirname(h1.socket)))).mode & 0o001, 0o001, 'others may pass through the temp dir');
     const r = await run('setpriv', [
       '--reuid=65534', '--regid=65534', '--clear-groups', '--',
       process.execPath, VIPCTL_BIN, '--socket', h1.socket, 'status', '--json',
