@@ -353,6 +353,10 @@ export interface TsharkVrrp {
   readonly src: string;
   readonly dst: string;
   readonly ttl: string;
+  /** IPv4 TOS / IPv6 traffic class, as tshark prints it (e.g. "0xc0"). */
+  readonly tos: string;
+  /** IPv4 flags (e.g. "0x00"); '' for IPv6. */
+  readonly ipFlags: string;
   readonly version: string;
   readonly vrid: string;
   readonly prio: string;
@@ -377,7 +381,7 @@ export async function tsharkVrrp(file: string): Promise<TsharkVrrp[]> {
     'ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'ip.ttl', 'ipv6.hlim',
     'vrrp.version', 'vrrp.virt_rtr_id', 'vrrp.prio', 'vrrp.addr_count', 'vrrp.adver_int', 'vrrp.short_adver_int',
     'vrrp.ip_addr', 'vrrp.ipv6_addr', 'vrrp.auth_string', 'vrrp.checksum.status', 'ip.checksum.status',
-    '_ws.malformed', '_ws.expert.severity',
+    '_ws.malformed', '_ws.expert.severity', 'ip.dsfield', 'ipv6.tclass', 'ip.flags',
   ];
   const { stdout } = await run(
     'tshark',
@@ -411,6 +415,8 @@ export async function tsharkVrrp(file: string): Promise<TsharkVrrp[]> {
         ipChecksum: f(16),
         malformed: f(17),
         expert: f(18),
+        tos: f(19) || f(20),
+        ipFlags: f(21),
       };
     });
 }
