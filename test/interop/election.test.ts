@@ -5,10 +5,14 @@
  *     yields (RFC 3768 §6.4.3, RFC 5798 §6.4.3). The pair starts with multicast blocked
  *     between its two ports (bridge `mcast_flood off`), so both become MASTER; then the
  *     block is lifted and the split brain must heal towards the higher address.
+ *     Over IPv4 (VRRPv2) and over IPv6 (VRRPv3, link-local primary addresses).
  *   - nopreempt on the higher-priority backup (both hosts `state BACKUP`, as keepalived
  *     requires): it does not take over from a live lower-priority master, but does
  *     replace a dead one.
- * The four pairs run side by side, each on its own two hosts.
+ *   - preempt_delay on the higher-priority backup: it takes over from a live lower-priority
+ *     master only after the delay (keepalived: lower adverts count as higher until then,
+ *     so the takeover comes one Master_Down_Interval after the last of them).
+ * The pairs run side by side, each on its own two hosts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +33,9 @@ import {
   type Peer,
 } from '../helpers/interop.js';
 import { assertSoleHolder, timeUntilAddress, vrrpConf } from '../helpers/vipd.js';
+import { parseIpv4, parseIpv6 } from '../../src/protocol/index.js';
+
+const addrBytes = (a: string): Buffer => Buffer.from((a.includes(':') ? parseIpv6(a) : parseIpv4(a)) ?? []);
 
 const PRIO = 100;
 
@@ -38,7 +45,9 @@ describe('election rules shared by vipd and keepalived', { skip: netnsSkip(), co
 
   before(async () => {
     // Order matters: lo<i> gets the lower address of its pair.
-    lan = await Lan.create({ hosts: ['lo0', 'hi0', 'lo1', 'hi1', 'np0', 'lp0', 'np1', 'lp1'] });
+    lan = await Lan.create({
+      hosts: ['lo0', 'hi0', 'lo1', 'hi1', 'lo2', 'hi2', 'lo3', 'hi3', 'np0', 'lp0', 'np1', 'lp1', 'pd0', 'lq0', 'pd1', 'lq1'],
+    });
     dir = await mkdtemp(join(tmpdir(), 'vipd-interop-election-'));
   });
 
@@ -51,17 +60,28 @@ describe('election rules shared by vipd and keepalived', { skip: netnsSkip(), co
     for (const h of hosts) await lan.execSwitch(['bridge', 'link', 'set', 'dev', `p-${h}`, 'mcast_flood', on ? 'on' : 'off']);
   };
 
-  PAIRS.forEach(([loImpl, hiImpl], i) => {
-    describe(`equal priorities: ${loImpl} on the lower address, ${hiImpl} on the higher`, { concurrency: false }, () => {
+  const TIES = ([4, 6] as const).flatMap((family) => PAIRS.map((impls) => ({ family, impls }))).map((c, i) => ({ ...c, i }));
+
+  TIES.forEach(({ family, impls: [loImpl, hiImpl], i }) => {
+    const what = family === 4 ? 'VRRPv2/IPv4' : 'VRRPv3/IPv6';
+    describe(`equal priorities, ${what}: ${loImpl} on the lower address, ${hiImpl} on the higher`, { concurrency: false }, () => {
       const lo = `lo${i}`;
       const hi = `hi${i}`;
       let pLo: Peer | undefined;
       let pHi: Peer | undefined;
-      const vip = (): string => lan.addr(150 + i);
+      const vip = (): string => (family === 4 ? lan.addr(150 + i) : lan.addr6(150 + i));
+      const primary = (host: string): string => (family === 4 ? lan.host(host).ipv4 : lan.host(host).linkLocal);
       const conf = (host: string): string =>
         vrrpConf({
           routerId: `${lan.id}-${host}`,
-          instances: [{ name: 'VI_1', state: 'BACKUP', vrid: 101 + i, priority: PRIO, authPass: 'tie', vips: [`${vip()}/24`] }],
+          instances: [{
+            name: 'VI_1',
+            state: 'BACKUP',
+            vrid: 101 + i,
+            priority: PRIO,
+            vips: family === 4 ? [`${vip()}/24`] : [`${vip()}/64`],
+            ...(family === 4 ? { authPass: 'tie' } : { extra: ['version 3'] }),
+          }],
         });
 
       after(async () => {
@@ -72,11 +92,10 @@ describe('election rules shared by vipd and keepalived', { skip: netnsSkip(), co
 
       test('two MASTERs that meet: the lower address yields, the higher keeps the VIP', async (t) => {
         if (!requireRoot(t)) return;
-        const last = (h: string): number => Number(lan.host(h).ipv4.split('.')[3]);
-        assert.ok(last(lo) < last(hi), 'the LAN numbers hosts in order');
+        assert.ok(Buffer.compare(addrBytes(primary(lo)), addrBytes(primary(hi))) < 0, `${primary(lo)} < ${primary(hi)}`);
         await mcastFlood([lo, hi], false);
         [pLo, pHi] = await Promise.all([startPeer(loImpl, lan, lo, dir, conf(lo)), startPeer(hiImpl, lan, hi, dir, conf(hi))]);
-        const down = masterDownIntervalMs(2, PRIO, 1);
+        const down = masterDownIntervalMs(family === 4 ? 2 : 3, PRIO, 1);
         await Promise.all([pLo.waitForState('VI_1', 'MASTER', down + MARGIN_MS + 5000), pHi.waitForState('VI_1', 'MASTER', down + MARGIN_MS + 5000)]);
         await waitForHolders(lan, [lo, hi], vip(), [lo, hi], 5000);
 
@@ -98,7 +117,7 @@ describe('election rules shared by vipd and keepalived', { skip: netnsSkip(), co
         if (pHi instanceof KeepalivedPeer) assert.equal(pHi.ka.entered('VI_1', 'BACKUP'), 1, `only the initial BACKUP\n${pHi.tail()}`);
         if (pLo instanceof VipdPeer) {
           const st = await pLo.vipd.instance('VI_1');
-          assert.deepEqual(st.master, { address: lan.host(hi).ipv4, priority: PRIO });
+          assert.deepEqual(st.master, { address: primary(hi), priority: PRIO });
           assert.equal(st.stats.releasedMaster, 1);
         }
         if (pLo instanceof KeepalivedPeer) assert.equal(pLo.ka.entered('VI_1', 'BACKUP'), 2, `init, then yield\n${pLo.tail()}`);
@@ -163,6 +182,56 @@ describe('election rules shared by vipd and keepalived', { skip: netnsSkip(), co
         await pLp.waitForState('VI_1', 'BACKUP', 10_000);
         await waitForHolders(lan, [np, lp], vip(), [np], 5000);
         await assertSoleHolder(lan, [np, lp], vip(), np, masterDownIntervalMs(2, 100, 1) + 1000);
+      });
+    });
+  });
+
+  PAIRS.forEach(([hiImpl, loImpl], i) => {
+    describe(`preempt_delay on the higher-priority ${hiImpl} backup, ${loImpl} MASTER`, { concurrency: false }, () => {
+      const pd = `pd${i}`; // priority 150, preempt_delay
+      const lq = `lq${i}`; // priority 100
+      let pPd: Peer | undefined;
+      let pLq: Peer | undefined;
+      const DELAY_S = 4;
+      const vip = (): string => lan.addr(170 + i);
+      const conf = (host: string): string =>
+        vrrpConf({
+          routerId: `${lan.id}-${host}`,
+          instances: [{
+            name: 'VI_1',
+            state: 'BACKUP',
+            vrid: 121 + i,
+            priority: host === pd ? 150 : 100,
+            authPass: 'pd',
+            vips: [`${vip()}/24`],
+            ...(host === pd ? { extra: [`preempt_delay ${DELAY_S}`] } : {}),
+          }],
+        });
+
+      after(async () => {
+        await stopAll([pPd, pLq]);
+        assert.deepEqual(await vipHolders(lan, [pd, lq], vip()), []);
+      });
+
+      test('the higher priority joins a live lower master and takes over only after the delay', async (t) => {
+        if (!requireRoot(t)) return;
+        pLq = await startPeer(loImpl, lan, lq, dir, conf(lq));
+        await pLq.waitForState('VI_1', 'MASTER', masterDownIntervalMs(2, 100, 1) + MARGIN_MS + 5000);
+        const down = masterDownIntervalMs(2, 150, 1);
+        const t0 = performance.now();
+        pPd = await startPeer(hiImpl, lan, pd, dir, conf(pd));
+        const took = await timeUntilAddress(lan, pd, vip(), t0, DELAY_S * 1000 + down + 1000 + MARGIN_MS + 10_000);
+        t.diagnostic(`${hiImpl} preempted ${took.toFixed(0)} ms after it was started (preempt_delay ${DELAY_S} s, Master_Down_Interval ${down.toFixed(0)} ms)`);
+        // Lower adverts reset its down timer until the delay is over (counted from the first one
+        // seen, at or after start-up); the last of them came at most one interval before that.
+        const earliest = DELAY_S * 1000 + down - 1000 - 250;
+        const latest = DELAY_S * 1000 + down + 1000 + MARGIN_MS;
+        assert.ok(took >= earliest, `${hiImpl} preempted after ${took.toFixed(0)} ms, before preempt_delay + Master_Down_Interval − 1 s (${earliest.toFixed(0)} ms)`);
+        assert.ok(took <= latest, `${hiImpl} preempted after ${took.toFixed(0)} ms, later than ${latest.toFixed(0)} ms`);
+        await pPd.waitForState('VI_1', 'MASTER', 2000);
+        await pLq.waitForState('VI_1', 'BACKUP', 5000);
+        await waitForHolders(lan, [pd, lq], vip(), [pd], 5000);
+        await assertSoleHolder(lan, [pd, lq], vip(), pd, 1500);
       });
     });
   });
