@@ -12,13 +12,14 @@ import { isDeepStrictEqual } from 'node:util';
 import type { DaemonOptions } from './cli/vipd.js';
 import { hostChecksAsync, loadConfigAsync, formatDiagnostic, type Config, type Diagnostic, type VrrpInstance } from './config/index.js';
 import { startControlServer, type ControlServer } from './control/server.js';
-import type { InstanceStats, InstanceStatus, StatusDocument } from './control/status.js';
+import type { InstanceStats, InstanceStatus, StatusDocument, TrackerStatus } from './control/status.js';
 import { VipdError } from './errors.js';
-import { loadScriptUsers } from './exec/users.js';
+import { loadScriptUsers, type ScriptUsers } from './exec/users.js';
 import { createLogger, type Logger } from './log.js';
 import { openGarpSender, type GarpSender } from './net/garp.js';
 import { openNetlink, openNetMonitor, type NetEvent, type NetlinkClient, type NetMonitor, type LinkInfo } from './net/netlink.js';
 import { openTransport, type PacketMeta, type Transport } from './net/transport.js';
+import { NotifyFifos } from './notify/fifo.js';
 import { Notifier } from './notify/notifier.js';
 import {
   AUTH_PASS,
@@ -36,7 +37,8 @@ import {
 } from './protocol/index.js';
 import { Engine, realScheduler, type ExecutedAction, type Scheduler } from './runtime/engine.js';
 import { instanceParams, vipText } from './runtime/params.js';
-import { TrackerBoard, type TrackerRef } from './runtime/trackers.js';
+import { TrackerBoard, type PriorityChange, type TrackerRef } from './runtime/trackers.js';
+import { Tracking } from './runtime/tracking.js';
 import { VipManager, type OwnedVips } from './runtime/vips.js';
 import { syncGroupInitialStates, type InstanceState, type PriorityResult } from './vrrp/index.js';
 
@@ -60,6 +62,13 @@ interface Runtime {
   fed: { priority: number; fault: boolean; reasons: string } | null;
   /** Rate limit for repeated send errors. */
   lastSendError: { text: string; at: number } | null;
+  /**
+   * Start-up waits while a weight-0 vrrp_script has no result yet: keepalived keeps such an
+   * instance in INIT rather than showing a FAULT nobody has seen.
+   */
+  startupPending: boolean;
+  /** The trackers it was subscribed with (what a reload compares). */
+  refs: readonly TrackerRef[];
   /** Adverts handed to the socket and not yet sent: closing the socket would drop them. */
   readonly sending: Set<Promise<void>>;
 }
@@ -129,6 +138,9 @@ export class Daemon implements DaemonHandle {
   #garp: GarpSender | null = null;
   #vips!: VipManager;
   #notifier!: Notifier;
+  #users!: ScriptUsers;
+  #fifos: NotifyFifos | null = null;
+  #tracking: Tracking | null = null;
   #engine: Engine;
   readonly #board = new TrackerBoard();
   readonly #runtimes = new Map<string, Runtime>();
@@ -179,7 +191,17 @@ export class Daemon implements DaemonHandle {
     for (const a of await this.#netlink.listAddresses()) this.#ownAddresses.add(canonicalAddress(a.address) ?? a.address);
     this.#garp = openGarpSender();
     this.#vips = new VipManager({ netlink: this.#netlink, log: this.#log, ifindex: (n) => this.#ifindex(n) });
-    this.#notifier = new Notifier({ log: this.#log, users: await loadScriptUsers(this.#config.global.scriptUser) });
+    this.#users = await loadScriptUsers(this.#config.global.scriptUser);
+    this.#fifos = new NotifyFifos({ users: this.#users, log: this.#log });
+    await this.#fifos.configure(this.#config.global);
+    this.#notifier = new Notifier({
+      log: this.#log,
+      users: this.#users,
+      fifos: [this.#fifos],
+      scriptSecurity: this.#config.global.enableScriptSecurity,
+    });
+    this.#tracking = new Tracking({ board: this.#board, log: this.#log, onChanges: (ch) => this.#onTrackerChanges(ch) });
+    await this.#tracking.apply(this.#config, this.#users, false);
 
     if (this.#opts.pidFile !== null) await writeFile(this.#opts.pidFile, `${process.pid}\n`);
 
@@ -242,14 +264,17 @@ export class Daemon implements DaemonHandle {
     const add = (kind: TrackerRef['kind'], list: readonly { name: string; weight: number; reverse: boolean }[], weighted: boolean): void => {
       for (const t of list) refs.push({ kind, name: t.name, weight: weighted ? t.weight : 0, reverse: t.reverse });
     };
+    // A script disabled at load time (missing, not executable, insecure) tracks nothing, as in keepalived.
+    const runnable = (list: readonly { name: string; weight: number; reverse: boolean }[]) =>
+      list.filter((t) => this.#tracking?.disabled(t.name) === undefined);
     add('interface', inst.trackInterfaces, true);
-    add('script', inst.trackScripts, true);
+    add('script', runnable(inst.trackScripts), true);
     add('file', inst.trackFiles, true);
     const group = config.syncGroups.find((g) => g.name === inst.syncGroup);
     if (group) {
       // Group trackers put every member in FAULT; their weights count only with sync_group_tracking_weight.
       add('interface', group.trackInterfaces, group.trackingWeight);
-      add('script', group.trackScripts, group.trackingWeight);
+      add('script', runnable(group.trackScripts), group.trackingWeight);
       add('file', group.trackFiles, group.trackingWeight);
     }
     return refs;
@@ -288,6 +313,8 @@ export class Daemon implements DaemonHandle {
       ownFaults: [],
       fed: null,
       lastSendError: null,
+      startupPending: false,
+      refs: [],
       sending: new Set(),
     };
   }
@@ -332,10 +359,19 @@ export class Daemon implements DaemonHandle {
         for (const ref of this.#trackerRefs(config, inst)) {
           if (ref.kind === 'interface') this.#board.set('interface', ref.name, this.#ifaceStatus(ref.name));
         }
-        this.#board.subscribe(inst.name, inst.priority, this.#trackerRefs(config, inst));
+        rt.refs = this.#trackerRefs(config, inst);
+        this.#board.subscribe(inst.name, inst.priority, rt.refs);
         this.#refreshFaults(rt);
       }
-      for (const { inst } of resolved) this.#engine.feed(inst.name, { type: 'startup' });
+      for (const { inst } of resolved) {
+        const rt = this.#runtimes.get(inst.name) as Runtime;
+        if (this.#awaitingScripts(rt)) {
+          rt.startupPending = true;
+          this.#log.info({ instance: inst.name }, `(${inst.name}) waiting for the first result of its weight-0 track scripts before starting`);
+        } else {
+          this.#engine.feed(inst.name, { type: 'startup' });
+        }
+      }
     }
   }
 
@@ -426,6 +462,28 @@ export class Daemon implements DaemonHandle {
 
   // ---- priority and faults -----------------------------------------------------------
 
+  /** A weight-0 vrrp_script of this instance has not reported yet. */
+  #awaitingScripts(rt: Runtime): boolean {
+    return this.#trackerRefs(this.#config, rt.cfg).some(
+      (r) => r.kind === 'script' && r.weight === 0 && (this.#board.get('script', r.name) ?? 'unknown') === 'unknown',
+    );
+  }
+
+  #onTrackerChanges(changes: readonly PriorityChange[]): void {
+    if (this.#stopping) return;
+    for (const ch of changes) {
+      const rt = this.#runtimes.get(ch.instance);
+      if (rt) this.#feedPriority(rt);
+    }
+    // A script's first result may release instances held in INIT (their own priority may not have moved).
+    for (const rt of this.#runtimes.values()) {
+      if (rt.startupPending && !this.#awaitingScripts(rt)) {
+        rt.startupPending = false;
+        this.#engine.feed(rt.cfg.name, { type: 'startup' });
+      }
+    }
+  }
+
   /** Recomputes what the daemon sees as faults of its own and feeds any change. */
   #refreshFaults(rt: Runtime): void {
     const faults: string[] = [];
@@ -454,6 +512,10 @@ export class Daemon implements DaemonHandle {
       const reason = prev === null ? 'start-up' : `trackers: priority ${prev.priority} -> ${next.priority}`;
       if (prev !== null) this.#log.info({ instance: name, from: prev.priority, to: next.priority }, `(${name}) Changing effective priority from ${prev.priority} to ${next.priority}`);
       this.#engine.feed(name, { type: 'priority', priority: next.priority, reason });
+      const st = this.#engine.state(name)?.state;
+      if (prev !== null && rt.cfg.notifyPriorityChanges && (st === 'MASTER' || st === 'BACKUP')) {
+        this.#notifier.priorityChanged({ kind: 'INSTANCE', name, scripts: rt.cfg.notify }, st, next.priority);
+      }
     }
     if (prev === null ? next.fault : prev.fault !== next.fault || prev.reasons !== next.reasons) {
       this.#engine.feed(name, { type: 'fault', fault: next.fault, reason: next.reasons || 'no fault left', reasons });
@@ -643,8 +705,8 @@ export class Daemon implements DaemonHandle {
     const target = first === 'INIT' ? 'STOP' : first;
     if (this.#groupNotified.get(groupName) === target) return;
     this.#groupNotified.set(groupName, target);
-    const prio = this.#engine.state(rt.cfg.name)?.effectivePriority ?? 0;
-    this.#notifier.notify({ kind: 'GROUP', name: groupName, scripts: group.notify }, target, prio);
+    // keepalived reports priority 0 for groups (FIFO line and `notify` argument).
+    this.#notifier.notify({ kind: 'GROUP', name: groupName, scripts: group.notify }, target, 0);
   }
 
   // ---- kernel news -----------------------------------------------------------------
@@ -727,6 +789,12 @@ export class Daemon implements DaemonHandle {
     this.#logDiagnostics(await hostChecksAsync(res.config));
     const next = res.config;
     const old = this.#config;
+    // Trackers and FIFOs first: unchanged ones keep running, and a reload must know which
+    // scripts are runnable before it can tell whether an instance's trackers changed.
+    this.#users = await loadScriptUsers(next.global.scriptUser);
+    this.#notifier.configure(this.#users, next.global.enableScriptSecurity);
+    await this.#fifos?.configure(next.global, this.#users);
+    await this.#tracking?.apply(next, this.#users, true);
     const oldUnits = this.#units(old, old.instances.map((i) => i.name));
     const newUnits = this.#units(next, next.instances.map((i) => i.name));
     const unitOf = (units: Map<string, VrrpInstance[]>, name: string): string | undefined =>
@@ -740,7 +808,7 @@ export class Daemon implements DaemonHandle {
       return a.every((ai) => {
         const bi = b.find((x) => x.name === ai.name);
         return bi !== undefined && isDeepStrictEqual(withoutLocations(ai), withoutLocations(bi)) &&
-          isDeepStrictEqual(this.#trackerRefs(old, ai), this.#trackerRefs(next, bi));
+          isDeepStrictEqual(this.#runtimes.get(ai.name)?.refs, this.#trackerRefs(next, bi));
       });
     };
     const kept: string[] = [];
@@ -845,7 +913,7 @@ export class Daemon implements DaemonHandle {
         vips: inst.vips.map(vipText),
         master: st.lastMaster,
         lastTransition: rt.lastTransition,
-        trackers: this.#board.describe(inst.name).filter((t) => !(t.kind === 'interface' && t.name === inst.interface && t.weight === 0 && !inst.trackInterfaces.some((x) => x.name === t.name))),
+        trackers: this.#trackerStatus(inst),
         stats: rt.stats,
         faultReasons: st.faultReasons,
         advertSource: rt.source,
@@ -861,6 +929,27 @@ export class Daemon implements DaemonHandle {
     };
   }
 
+  #trackerStatus(inst: VrrpInstance): TrackerStatus[] {
+    const out: TrackerStatus[] = [];
+    for (const t of this.#board.describe(inst.name)) {
+      // The implicit tracking of the instance's own interface is not something the user configured.
+      if (t.kind === 'interface' && t.name === inst.interface && t.weight === 0 && !inst.trackInterfaces.some((x) => x.name === t.name)) continue;
+      if (t.kind === 'script') {
+        const info = this.#tracking?.scriptInfo(t.name);
+        out.push(info ? { ...t, runs: info.runs, failures: info.failures, timeouts: info.timeouts, lastOutcome: info.lastOutcome, problem: info.problem } : t);
+      } else if (t.kind === 'file') {
+        const info = this.#tracking?.fileInfo(t.name);
+        out.push(info ? { ...t, path: info.path, problem: info.problem } : t);
+      } else out.push(t);
+    }
+    // Scripts disabled at load time: shown, so the operator sees why they change nothing.
+    for (const r of [...inst.trackScripts, ...(this.#config.syncGroups.find((g) => g.name === inst.syncGroup)?.trackScripts ?? [])]) {
+      const why = this.#tracking?.disabled(r.name);
+      if (why !== undefined) out.push({ kind: 'script', name: r.name, status: 'DISABLED', weight: r.weight, problem: why });
+    }
+    return out;
+  }
+
   // ---- shutdown --------------------------------------------------------------------
 
   stop(reason: string): Promise<void> {
@@ -872,6 +961,9 @@ export class Daemon implements DaemonHandle {
     this.#log.info({ reason }, `vipd stopping (${reason})`);
     clearTimeout(this.#watchTimer);
     await this.#watcher?.close().catch(() => undefined);
+    // keepalived stops the FIFO readers before the STOP lines; health checks stop changing anything.
+    this.#fifos?.stopScripts();
+    const trackersClosed = this.#tracking?.close();
     // Every MASTER sends priority 0 and gives its VIPs back (RFC 3768 §6.4.3), notify_stop runs.
     for (const name of this.#runtimes.keys()) this.#engine.feed(name, { type: 'shutdown' });
     const budget = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref());
@@ -880,9 +972,11 @@ export class Daemon implements DaemonHandle {
         this.#vips?.settle(),
         this.#notifier?.settle(SHUTDOWN_BUDGET_MS),
         this.#advertsSent(this.#runtimes.values(), SHUTDOWN_BUDGET_MS),
+        trackersClosed,
       ]),
       budget,
     ]);
+    await this.#fifos?.close();
     this.#close();
     if (this.#opts.pidFile !== null) await unlink(this.#opts.pidFile).catch(() => undefined);
     this.#log.info('vipd stopped');

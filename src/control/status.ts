@@ -40,8 +40,18 @@ export interface InstanceStatus {
 export interface TrackerStatus {
   readonly kind: 'script' | 'interface' | 'file';
   readonly name: string;
+  /** script: INIT | OK | FAILING | DISABLED; interface: UP | DOWN; file: the value read. */
   readonly status: string;
   readonly weight: number;
+  /** Scripts: how many runs, failed runs, timeouts, and how the last one ended. */
+  readonly runs?: number;
+  readonly failures?: number;
+  readonly timeouts?: number;
+  readonly lastOutcome?: string | null;
+  /** Files: the path read. */
+  readonly path?: string;
+  /** Why the tracker cannot do its job (script refused, file unreadable), if so. */
+  readonly problem?: string | null;
 }
 
 export interface InstanceStats {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Command, NotifyScripts } from '../config/model.js';
 import { describeOutcome, runCommand } from '../exec/run-command.js';
 import type { ScriptUsers } from '../exec/users.js';
+import { checkProgram } from '../track/program-check.js';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 
@@ -31,11 +32,14 @@ export interface NotifierOptions {
   /** Notify scripts still running after this are killed (default 30 s). */
   readonly timeoutMs?: number;
   readonly fifos?: readonly NotifyLineSink[];
+  /** enable_script_security: refuse notify scripts a non-root user could modify (keepalived does). */
+  readonly scriptSecurity?: boolean;
 }
 
 export class Notifier {
   readonly #log: Logger;
-  readonly #users: ScriptUsers;
+  #users: ScriptUsers;
+  #scriptSecurity: boolean;
   readonly #timeoutMs: number;
   readonly #fifos: readonly NotifyLineSink[];
   readonly #running = new Set<Promise<void>>();
@@ -43,8 +47,24 @@ export class Notifier {
   constructor(opts: NotifierOptions) {
     this.#log = opts.log;
     this.#users = opts.users;
+    this.#scriptSecurity = opts.scriptSecurity ?? false;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#fifos = opts.fifos ?? [];
+  }
+
+  /** After a reload: users re-read, enable_script_security possibly changed. */
+  configure(users: ScriptUsers, scriptSecurity: boolean): void {
+    this.#users = users;
+    this.#scriptSecurity = scriptSecurity;
+  }
+
+  /**
+   * vrrp_notify_priority_changes: keepalived writes `INSTANCE "VI_1" MASTER_PRIORITY 140`
+   * (or BACKUP_PRIORITY) to the FIFOs only; no script runs.
+   */
+  priorityChanged(target: NotifyTarget, state: 'MASTER' | 'BACKUP', priority: number): void {
+    const line = `${target.kind} "${target.name}" ${state}_PRIORITY ${priority}`;
+    for (const fifo of this.#fifos) fifo.write(line);
   }
 
   notify(target: NotifyTarget, state: NotifyState, priority: number): void {
@@ -63,7 +83,12 @@ export class Notifier {
     const creds = this.#users.resolve(cmd.user, cmd.group);
     const log = this.#log.child({ [target.kind === 'GROUP' ? 'group' : 'instance']: target.name });
     const runArgv = cmd.viaShell ? ['/bin/sh', '-c', argv.join(' ')] : argv;
-    const p = runCommand({ argv: runArgv, timeoutMs: this.#timeoutMs, ...creds }).then((r) => {
+    const p = checkProgram(runArgv[0] ?? '', { creds, scriptSecurity: this.#scriptSecurity }).then(async (check) => {
+      if (!check.ok) {
+        log.error({ script: cmd.text, problem: check.problem }, `(${target.name}) not running notify script ${cmd.text}: ${check.message}`);
+        return;
+      }
+      const r = await runCommand({ argv: [check.path, ...runArgv.slice(1)], timeoutMs: this.#timeoutMs, ...creds });
       if (r.outcome.kind === 'exit' && r.outcome.code === 0) {
         log.debug({ script: cmd.text, ms: Math.round(r.durationMs) }, 'notify script done');
       } else {
