@@ -1735,6 +1735,7 @@ class Builder {
         return [];
       });
     }
+    this.notImplemented(owner, r, kl, auth);
 
     return {
       name: r.name,
@@ -1780,6 +1781,27 @@ class Builder {
       loc: r.loc,
       keywordLocs: r.keywordLocs,
     };
+  }
+
+  /**
+   * Keywords vipd reads and keeps but does not act on, said where they are written so that
+   * nobody mistakes a clean `vipd -t` for "behaves like keepalived here".
+   */
+  private notImplemented(
+    owner: string,
+    r: { vmac: unknown; routes: readonly DataLine[]; rules: readonly DataLine[]; smtpAlert: boolean | null },
+    kl: (k: string) => SourceLocation,
+    auth: VrrpInstance['auth'],
+  ): void {
+    if (r.vmac !== null) {
+      this.warn(kl('use_vmac'), `${owner}: use_vmac is not implemented by vipd; the VIPs go on the interface itself with its own MAC`);
+    }
+    if (r.routes.length > 0) this.warn(kl('virtual_routes'), `${owner}: virtual_routes are kept but not installed by vipd`);
+    if (r.rules.length > 0) this.warn(kl('virtual_rules'), `${owner}: virtual_rules are kept but not installed by vipd`);
+    if (auth?.type === 'AH') {
+      this.warn(kl('authentication'), `${owner}: auth_type AH (IPsec AH) is not implemented by vipd; its adverts are refused and counted under dropped.auth`);
+    }
+    if (r.smtpAlert === true) this.warn(kl('smtp_alert'), `${owner}: smtp_alert: vipd sends no e-mail; use notify scripts`);
   }
 
   /** Same VRID and family on one interface (and same group or overlapping peers) cannot both run. */
