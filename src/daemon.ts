@@ -153,6 +153,8 @@ export class Daemon implements DaemonHandle {
   #watchTimer: NodeJS.Timeout | undefined;
   #reloading: Promise<ReloadResult> | null = null;
   #stopping: Promise<void> | null = null;
+  /** start() has finished: reloads are accepted from now on. */
+  #ready = false;
   #resolveDone!: (code: number) => void;
   readonly done: Promise<number>;
 
@@ -183,6 +185,20 @@ export class Daemon implements DaemonHandle {
       );
     }
 
+    // First, so that a second vipd on this host stops here, before touching any VIP.
+    this.#control = await startControlServer({
+      path: this.#opts.controlSocket,
+      handler: async (cmd) => {
+        switch (cmd) {
+          case 'status':
+          case 'stats':
+            return this.status();
+          case 'reload':
+            if (!this.#ready) throw new VipdError('ECONTROL', 'vipd is still starting; try again in a moment');
+            return this.reload('vipctl reload');
+        }
+      },
+    });
     this.#netlink = openNetlink();
     this.#monitor = await openNetMonitor({
       onEvent: (ev) => this.#onNetEvent(ev),
@@ -207,19 +223,8 @@ export class Daemon implements DaemonHandle {
 
     await this.#addInstances(this.#config, this.#config.instances.map((i) => i.name), true);
 
-    this.#control = await startControlServer({
-      path: this.#opts.controlSocket,
-      handler: async (cmd) => {
-        switch (cmd) {
-          case 'status':
-          case 'stats':
-            return this.status();
-          case 'reload':
-            return this.reload('vipctl reload');
-        }
-      },
-    });
     if (this.#opts.watch) await this.#watch();
+    this.#ready = true;
     this.#log.info(
       { config: this.#opts.configFile, instances: this.#runtimes.size, routerId: this.#config.global.routerId },
       `vipd started: ${this.#runtimes.size} VRRP instance(s) from ${this.#opts.configFile}`,
@@ -766,6 +771,7 @@ export class Daemon implements DaemonHandle {
   // ---- reload ----------------------------------------------------------------------
 
   reload(trigger: string): Promise<ReloadResult> {
+    if (!this.#ready) return Promise.resolve({ ok: false, diagnostics: ['vipd is still starting'], kept: [], rebuilt: [], added: [], removed: [] });
     if (this.#stopping) return Promise.resolve({ ok: false, diagnostics: ['vipd is stopping'], kept: [], rebuilt: [], added: [], removed: [] });
     // Reloads never overlap: a request during one waits for it, then runs with the newest file.
     const run = async (): Promise<ReloadResult> => this.#reload(trigger);

@@ -4,7 +4,7 @@
  * handler's answers go back in order. Oversized or malformed input gets an error
  * response and the connection is closed.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { mkdir, chmod, unlink, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { VipdError } from '../errors.js';
@@ -31,6 +31,22 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
+/** Whether something accepts connections on the unix socket `path` (a stale file does not). */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.setTimeout(1000, () => {
+      probe.destroy();
+      resolve(true); // it exists and accepted the connection, but is slow: still somebody's
+    });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
 function errorResponse(code: string, message: string): ControlResponse {
   return { ok: false, error: { code, message } };
 }
@@ -41,6 +57,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   // mkdir's mode does not apply to a directory that already exists (/run/vipd from an earlier run).
   const st = await stat(dir);
   if (st.uid === process.getuid?.()) await chmod(dir, 0o700);
+  // A socket that answers belongs to a running vipd: two daemons on one host would both
+  // send adverts for the same VRIDs. keepalived refuses a second instance too.
+  if (await answers(opts.path)) {
+    throw new VipdError('ECONTROL', `another vipd is already running (its control socket ${opts.path} answers)`);
+  }
   await unlink(opts.path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
