@@ -55,10 +55,16 @@ export function parseIpv6(addr: string): Uint8Array | null {
   return out;
 }
 
-/** RFC 5952 §4: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`. */
+/**
+ * 16 bytes → the RFC 5952 text form: lower case, no leading zeros, the longest run (≥ 2)
+ * of zero groups as `::` (§4), IPv4-mapped addresses with a dotted quad (§5).
+ */
 export function bytesToIpv6(buf: Uint8Array, offset = 0): string {
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push(((buf[offset + 2 * i] ?? 0) << 8) | (buf[offset + 2 * i + 1] ?? 0));
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
+    return `::ffff:${buf[offset + 12]}.${buf[offset + 13]}.${buf[offset + 14]}.${buf[offset + 15]}`;
+  }
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -77,6 +83,13 @@ export function bytesToIpv6(buf: Uint8Array, offset = 0): string {
   const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
   if (bestStart === -1) return hex(words);
   return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
+}
+
+/** Like parseIpv6, for callers holding an address they already validated: throws instead of null. */
+export function ipv6ToBytes(addr: string): Uint8Array {
+  const b = parseIpv6(addr);
+  if (b === null) throw new TypeError(`not an IPv6 address: ${addr}`);
+  return b;
 }
 
 export function addressFamily(addr: string): 4 | 6 | null {

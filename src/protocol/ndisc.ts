@@ -6,7 +6,7 @@
  * Router set only when the host forwards, and a Target Link-Layer Address option.
  * Pure: bytes in, bytes out.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { bytesToIpv6, ipv6ToBytes } from './address.js';
 import { internetChecksum, onesComplementSum } from './checksum.js';
 import { ETHERNET_HEADER_LENGTH, ETHERTYPE_IPV6, bytesToMac, toMacBytes } from './arp.js';
 
@@ -22,67 +22,8 @@ export const NA_LENGTH = 32;
 export const NA_FRAME_LENGTH = ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH + NA_LENGTH;
 export const ALL_NODES = 'ff02::1';
 
-/** Any textual IPv6 address (with "::", an embedded IPv4 tail or a %zone) → 16 bytes. */
-export function ipv6ToBytes(addr: string): Uint8Array {
-  const bare = addr.split('%')[0] ?? '';
-  if (!isIPv6(bare)) throw new TypeError(`not an IPv6 address: ${addr}`);
-  const groups: number[] = [];
-  const parseSide = (side: string): number[] => {
-    if (side === '') return [];
-    const out: number[] = [];
-    for (const part of side.split(':')) {
-      if (isIPv4(part)) {
-        const [a, b, c, d] = part.split('.').map(Number) as [number, number, number, number];
-        out.push((a << 8) | b, (c << 8) | d);
-      } else {
-        out.push(parseInt(part, 16));
-      }
-    }
-    return out;
-  };
-  const halves = bare.split('::');
-  if (halves.length === 2) {
-    const head = parseSide(halves[0] ?? '');
-    const tail = parseSide(halves[1] ?? '');
-    groups.push(...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail);
-  } else {
-    groups.push(...parseSide(bare));
-  }
-  const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    bytes[2 * i] = g >> 8;
-    bytes[2 * i + 1] = g & 0xff;
-  });
-  return bytes;
-}
-
-/** 16 bytes → the RFC 5952 text form (lower case, longest zero run as "::", mapped IPv4 dotted). */
-export function bytesToIpv6(buf: Uint8Array, offset = 0): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(((buf[offset + 2 * i] ?? 0) << 8) | (buf[offset + 2 * i + 1] ?? 0));
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-    // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad
-    return `::ffff:${buf[offset + 12]}.${buf[offset + 13]}.${buf[offset + 14]}.${buf[offset + 15]}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1; // RFC 5952 §4.2.2: a single zero group is not shortened
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
-}
+// Re-exported: the NA builder's callers (netlink, tests) take them from here.
+export { bytesToIpv6, ipv6ToBytes };
 
 /** The Ethernet address an IPv6 multicast group maps to (RFC 2464 §7). */
 export function ipv6MulticastMac(group: Uint8Array): Uint8Array {
