@@ -187,7 +187,8 @@ export interface Peer {
   stop(): Promise<void>;
   /** Dies without a word: no priority 0, the VIP stays on the interface. */
   crash(): Promise<void>;
-  tail(): string;
+  /** The last `n` log lines, for failure messages. */
+  tail(n?: number): string;
 }
 
 export class VipdPeer implements Peer {
@@ -222,8 +223,8 @@ export class VipdPeer implements Peer {
   async crash(): Promise<void> {
     await this.vipd.kill('SIGKILL');
   }
-  tail(): string {
-    return this.vipd.tail(30);
+  tail(n = 30): string {
+    return this.vipd.tail(n);
   }
 }
 
@@ -257,8 +258,8 @@ export class KeepalivedPeer implements Peer {
   crash(): Promise<void> {
     return this.ka.crash();
   }
-  tail(): string {
-    return this.ka.tail();
+  tail(n = 30): string {
+    return this.ka.tail(n);
   }
 }
 
