@@ -60,8 +60,8 @@ interface Runtime {
   ownFaults: string[];
   /** What the engine was last told, to send only changes. */
   fed: { priority: number; fault: boolean; reasons: string } | null;
-  /** Rate limit for repeated send errors. */
-  lastSendError: { text: string; at: number } | null;
+  /** Rate limit for repeated warnings, by key. */
+  lastWarned: Map<string, number>;
   /**
    * Start-up waits while a weight-0 vrrp_script has no result yet: keepalived keeps such an
    * instance in INIT rather than showing a FAULT nobody has seen.
@@ -99,6 +99,9 @@ export interface ReloadResult {
 }
 
 const SHUTDOWN_BUDGET_MS = 800;
+const WARN_EVERY_MS = 60_000;
+/** Drop reasons that mean a peer is configured differently from us. */
+const MISCONFIGURATION: ReadonlySet<DropReason> = new Set(['auth', 'interval', 'addressList', 'version', 'peer']);
 
 function emptyStats(): InstanceStats {
   return {
@@ -302,8 +305,9 @@ export class Daemon implements DaemonHandle {
         intervalCs: Math.round(inst.advertIntervalMs / 10),
         authType,
         ...(auth !== null && authType === AUTH_PASS ? { authPass: authDataFromPassword(auth.password) } : {}),
-        // keepalived drops adverts whose address list differs unless skip_check_adv_addr.
-        ...(inst.skipCheckAdvAddr ? {} : { vips: addresses, strict: inst.strict }),
+        // keepalived 2.2.7 (vrrp_check_packet) drops adverts whose address list differs from
+        // ours unless skip_check_adv_addr: two hosts that disagree must not form one router.
+        ...(inst.skipCheckAdvAddr ? {} : { vips: addresses, strict: true }),
       },
       advertTemplate: {
         version: inst.version,
@@ -317,7 +321,7 @@ export class Daemon implements DaemonHandle {
       peers: new Set(inst.unicastPeers.map((p) => canonicalAddress(p.address) ?? p.address)),
       ownFaults: [],
       fed: null,
-      lastSendError: null,
+      lastWarned: new Map(),
       startupPending: false,
       refs: [],
       sending: new Set(),
@@ -562,7 +566,14 @@ export class Daemon implements DaemonHandle {
     }
     const drop = (reason: DropReason, detail: string): void => {
       rt.stats.dropped[reason] = (rt.stats.dropped[reason] ?? 0) + 1;
-      this.#log.debug({ instance: name, src, reason, detail }, `(${name}) advert from ${src} dropped: ${detail}`);
+      const msg = `(${name}) advert from ${src} dropped: ${detail}`;
+      // A peer that disagrees with us (password, interval, VIPs, version) is a configuration
+      // problem the operator must see, but not once a second: once a minute per reason.
+      if (MISCONFIGURATION.has(reason) && this.#firstInAWhile(rt, `drop:${reason}:${src}`)) {
+        this.#log.warn({ instance: name, src, reason, detail }, msg);
+      } else {
+        this.#log.debug({ instance: name, src, reason, detail }, msg);
+      }
     };
     if (rt.cfg.unicast) {
       const peer = rt.cfg.unicastPeers.find((p) => (canonicalAddress(p.address) ?? p.address) === src);
@@ -637,13 +648,18 @@ export class Daemon implements DaemonHandle {
     if (priority === 0) rt.stats.priorityZeroTx++;
   }
 
-  #sendFailed(rt: Runtime, dst: string, err: Error): void {
+  #firstInAWhile(rt: Runtime, key: string): boolean {
     const now = this.#sched.now();
-    const text = err.message;
+    const last = rt.lastWarned.get(key);
+    if (last !== undefined && now - last < WARN_EVERY_MS) return false;
+    rt.lastWarned.set(key, now);
+    return true;
+  }
+
+  #sendFailed(rt: Runtime, dst: string, err: Error): void {
     // The same failure every advert interval would flood the log: once a minute per text.
-    if (rt.lastSendError && rt.lastSendError.text === text && now - rt.lastSendError.at < 60_000) return;
-    rt.lastSendError = { text, at: now };
-    this.#log.warn({ instance: rt.cfg.name, dst, err: text }, `(${rt.cfg.name}) cannot send advert to ${dst}: ${text}`);
+    if (!this.#firstInAWhile(rt, `send:${dst}:${err.message}`)) return;
+    this.#log.warn({ instance: rt.cfg.name, dst, err: err.message }, `(${rt.cfg.name}) cannot send advert to ${dst}: ${err.message}`);
   }
 
   #sendGarp(rt: Runtime, repeat: number): void {
