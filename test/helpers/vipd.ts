@@ -12,8 +12,9 @@
  * control socket is a path on the shared filesystem, so the test process reaches it
  * from the root namespace.
  */
-import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { copyFile, chmod, readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from '../../src/control/client.js';
 import type { InstanceStatus, StatusDocument } from '../../src/control/status.js';
@@ -23,6 +24,8 @@ import type { ExitStatus, Lan, NsProcess } from './netns.js';
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 export const VIPD_BIN = join(REPO_ROOT, 'bin', 'vipd');
 export const VIPCTL_BIN = join(REPO_ROOT, 'bin', 'vipctl');
+/** Health-check and notify scripts for the tracking tests (see its README.txt). */
+export const TRACK_FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'track');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -269,5 +272,126 @@ export async function waitForNeighbourMac(lan: Lan, host: string, ip: string, ma
       throw new Error(`${host}: neighbour ${ip} is ${e?.lladdr ?? 'absent'} (${e?.state.join(',') ?? ''}), wanted ${mac}`);
     }
     await sleep(100);
+  }
+}
+
+/** Polls `cond` every 100 ms until it holds; throws with `what` (and `detail()`) on timeout. */
+export async function waitUntil(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+  detail: () => string = () => '',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`not ${what} after ${timeoutMs} ms\n${detail()}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Copies a script (a path, or a name in test/fixtures/track) into `dir` as root-owned
+ * mode 0755, so enable_script_security accepts it when `dir` is a mkdtemp directory.
+ */
+export async function installScript(dir: string, source: string, name = basename(source)): Promise<string> {
+  const from = source.includes('/') ? source : join(TRACK_FIXTURES, source);
+  const to = join(dir, name);
+  await copyFile(from, to);
+  await chmod(to, 0o755);
+  return to;
+}
+
+/** The lines of a text file so far ([] while it does not exist). */
+export async function readLines(path: string): Promise<string[]> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Polls a file until `pred` holds for its lines; returns them. */
+export async function waitForFileLines(
+  path: string,
+  pred: (lines: string[]) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<string[]> {
+  let lines: string[] = [];
+  await waitUntil(async () => pred((lines = await readLines(path))), what, timeoutMs, () => `${path}:\n${lines.join('\n')}`);
+  return lines;
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs bin/vipctl in the root namespace (control sockets are paths on the shared filesystem). */
+export function vipctl(args: readonly string[], timeoutMs = 15_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [VIPCTL_BIN, ...args], { cwd: REPO_ROOT, timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+export interface CapturedAdvert {
+  /** Capture time, ms since the epoch (tcpdump -tt). */
+  readonly at: number;
+  readonly src: string;
+  readonly dst: string;
+  readonly version: number;
+  readonly vrid: number;
+  readonly priority: number;
+}
+
+/**
+ * tcpdump in a host, printing epoch timestamps (-tt), parsed into the VRRP adverts it
+ * saw. With -vv tcpdump prints the IP header on the first line (after the timestamp)
+ * and the VRRP part on the next.
+ */
+export class AdvertCapture {
+  readonly #proc: NsProcess;
+
+  private constructor(proc: NsProcess) {
+    this.#proc = proc;
+  }
+
+  static async start(lan: Lan, host: string, ifname = 'eth0'): Promise<AdvertCapture> {
+    const p = lan.spawn(host, ['tcpdump', '-i', ifname, '-l', '-n', '-tt', '-U', '-vv', 'ip proto 112']);
+    await p.waitForLine(/listening on/, { stream: 'stderr', timeoutMs: 10_000 });
+    return new AdvertCapture(p);
+  }
+
+  adverts(): CapturedAdvert[] {
+    const out: CapturedAdvert[] = [];
+    let at: number | null = null;
+    for (const line of this.#proc.stdout) {
+      const ts = /^(\d+\.\d+)\s/.exec(line);
+      if (ts) {
+        at = Number(ts[1]) * 1000;
+        continue;
+      }
+      const m = /^\s+(\S+) > (\S+): VRRPv(\d), Advertisement, vrid (\d+), prio (\d+)/.exec(line);
+      if (m && at !== null) {
+        out.push({ at, src: m[1] as string, dst: (m[2] as string).replace(/:$/, ''), version: Number(m[3]), vrid: Number(m[4]), priority: Number(m[5]) });
+        at = null;
+      }
+    }
+    return out;
+  }
+
+  /** The raw output so far (for failure messages). */
+  tail(n = 20): string {
+    return this.#proc.stdout.slice(-n).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    await this.#proc.kill('SIGINT');
   }
 }
