@@ -16,11 +16,10 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { decode, type DecodeResult } from '../../src/protocol/index.js';
-import { bytesToIpv6 } from '../../src/protocol/ndisc.js';
+import { bytesToIpv6, decode, type DecodeResult } from '../../src/protocol/index.js';
 import assert from 'node:assert/strict';
 import type { ExitStatus, Lan, NsProcess, OutputMark } from './netns.js';
-import { assertSoleHolder, sleep, timeUntilAddress, VipdHost, vrrpConf, type InstanceSpec } from './vipd.js';
+import { assertSoleHolder, sleep, timeUntilAddress, VipdHost, vrrpConf, waitForNeighbourMac, type InstanceSpec } from './vipd.js';
 
 const run = promisify(execFile);
 
@@ -475,7 +474,15 @@ export interface PairOptions {
   /** The address the backup sees adverts from (IPv4 address, link-local, unicast_src_ip). */
   readonly masterSource: string;
   readonly t?: { diagnostic(message: string): void };
+  /**
+   * A host that never talks to the VIP: its neighbour entry for it starts with a made-up
+   * MAC and can only move by the gratuitous ARPs / unsolicited NAs of each new master.
+   */
+  readonly client?: string;
 }
+
+/** A locally administered MAC no host on the LAN has. */
+export const BOGUS_MAC = '02:00:de:ad:be:ef';
 
 /**
  * A master (higher priority) on hosts[0] and a backup on hosts[1], either implementation
@@ -510,9 +517,19 @@ export class Pair {
     return masterDownIntervalMs(this.o.version, this.o.masterPrio, this.o.advertIntSec);
   }
 
+  /** The client maps the VIP to the MAC of `host` (after that host's announcements). */
+  async assertClientSees(host: string): Promise<void> {
+    const { lan, vip, client } = this.o;
+    if (client === undefined) return;
+    await waitForNeighbourMac(lan, client, vip, lan.host(host).mac, 10_000);
+  }
+
   /** Starts the master, then the backup; asserts the election and that the backup hears the master. */
   async elect(): Promise<void> {
-    const { lan, dir, impls, vip } = this.o;
+    const { lan, dir, impls, vip, client } = this.o;
+    if (client !== undefined) {
+      await lan.exec(client, ['ip', 'neigh', 'replace', vip, 'lladdr', BOGUS_MAC, 'dev', 'eth0', 'nud', 'stale']);
+    }
     this.master = await startPeer(impls[0], lan, this.hosts[0], dir, this.conf('master'));
     await this.master.waitForState('VI_1', 'MASTER', this.masterDownMs + MARGIN_MS + 10_000);
     this.backup = await startPeer(impls[1], lan, this.hosts[1], dir, this.conf('backup'));
@@ -523,6 +540,7 @@ export class Pair {
     assert.equal(await this.master.state('VI_1'), 'MASTER', this.master.tail());
     assert.equal(await this.backup.state('VI_1'), 'BACKUP', this.backup.tail());
     await this.assertBackupHearsMaster();
+    await this.assertClientSees(this.hosts[0]);
   }
 
   /** The backup has seen the master on the wire and dropped nothing (vipd), complained of nothing (keepalived). */
@@ -557,6 +575,7 @@ export class Pair {
     if (backup instanceof KeepalivedPeer) assert.equal(backup.ka.entered('VI_1', 'MASTER'), 1, backup.tail());
     // A crash leaves the VIP behind (both implementations); a restart clears it.
     assert.ok(await lan.hasAddress(this.hosts[0], vip), `${master.impl} cannot have removed its VIP when SIGKILLed`);
+    await this.assertClientSees(this.hosts[1]);
     return took;
   }
 
@@ -588,6 +607,7 @@ export class Pair {
         `keepalived did not see the priority 0 advert\n${backup.tail()}`,
       );
     }
+    await this.assertClientSees(this.hosts[1]);
     return took;
   }
 
@@ -602,6 +622,7 @@ export class Pair {
     await waitForHolders(lan, this.hosts, vip, [this.hosts[0]], 5000);
     await assertSoleHolder(lan, this.hosts, vip, this.hosts[0], 1500);
     await this.assertBackupHearsMaster();
+    await this.assertClientSees(this.hosts[0]);
   }
 
   /** Stops both; neither may leave the VIP behind. */

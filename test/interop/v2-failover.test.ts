@@ -22,7 +22,7 @@ describe('VRRPv2 interop with keepalived: election, failover, preemption', { ski
   let dir = '';
 
   before(async () => {
-    lan = await Lan.create({ hosts: CASES.flatMap((_, i) => [`m${i}`, `b${i}`]) });
+    lan = await Lan.create({ hosts: CASES.flatMap((_, i) => [`m${i}`, `b${i}`]).concat('client') });
     dir = await mkdtemp(join(tmpdir(), 'vipd-interop-v2-'));
   });
 
@@ -42,6 +42,7 @@ describe('VRRPv2 interop with keepalived: election, failover, preemption', { ski
           dir,
           impls,
           hosts: [`m${i}`, `b${i}`],
+          client: 'client',
           version: 2,
           advertIntSec: 1,
           masterPrio: 150,

@@ -1,7 +1,9 @@
 /**
  * VRRPv3 (RFC 5798) between vipd and keepalived 2.2.7, both ways round: over IPv4 with
  * advert_int 1 and with advert_int 0.1 (centisecond intervals, Skew_Time scaled by the
- * interval), and over IPv6 (ff02::12, link-local sources, hop limit 255).
+ * interval), and over IPv6 (ff02::12, link-local sources, hop limit 255). And a backup
+ * configured with a longer advert_int than the master's: it must time the master out by
+ * the interval in the master's adverts (RFC 5798 §6.4.2, Master_Adver_Interval), not its own.
  *
  * Each pair has its own two hosts, VRID and VIP. The advert_int 1 pairs run side by side;
  * the advert_int 0.1 pairs (Master_Down_Interval 361 ms) run afterwards, alone, so that
@@ -17,7 +19,9 @@ import { PAIRS, Pair } from '../helpers/interop.js';
 interface Variant {
   readonly title: string;
   readonly family: 4 | 6;
+  /** The master's advert_int (the backup's too unless backupAdvertIntSec is set). */
   readonly advertIntSec: number;
+  readonly backupAdvertIntSec?: number;
   readonly vrid: number;
   /** Which group the variant runs in (groups run one after the other). */
   readonly group: 'slow' | 'fast';
@@ -27,6 +31,14 @@ const VARIANTS: readonly Variant[] = [
   { title: 'VRRPv3 over IPv4, advert_int 1', family: 4, advertIntSec: 1, vrid: 71, group: 'slow' },
   { title: 'VRRPv3 over IPv4, advert_int 0.1', family: 4, advertIntSec: 0.1, vrid: 72, group: 'fast' },
   { title: 'VRRPv3 over IPv6 (ff02::12, link-local sources)', family: 6, advertIntSec: 1, vrid: 73, group: 'slow' },
+  {
+    title: 'VRRPv3, master advert_int 0.5, backup advert_int 2',
+    family: 4,
+    advertIntSec: 0.5,
+    backupAdvertIntSec: 2,
+    vrid: 74,
+    group: 'slow',
+  },
 ];
 
 const CASES = VARIANTS.flatMap((v) => PAIRS.map((impls) => ({ v, impls }))).map((c, i) => ({ ...c, i }));
@@ -36,7 +48,7 @@ describe('VRRPv3 interop with keepalived', { skip: netnsSkip() }, () => {
   let dir = '';
 
   before(async () => {
-    lan = await Lan.create({ hosts: CASES.flatMap(({ i }) => [`m${i}`, `b${i}`]) });
+    lan = await Lan.create({ hosts: CASES.flatMap(({ i }) => [`m${i}`, `b${i}`]).concat('client') });
     dir = await mkdtemp(join(tmpdir(), 'vipd-interop-v3-'));
   });
 
@@ -46,7 +58,7 @@ describe('VRRPv3 interop with keepalived', { skip: netnsSkip() }, () => {
   });
 
   for (const group of ['slow', 'fast'] as const) {
-    describe(group === 'slow' ? 'advert_int 1, side by side' : 'advert_int 0.1, alone', { concurrency: true }, () => {
+    describe(group === 'slow' ? 'advert_int 1 and 0.5, side by side' : 'advert_int 0.1, alone', { concurrency: true }, () => {
       for (const { v, impls, i } of CASES.filter((c) => c.v.group === group)) {
         describe(`${v.title}: ${impls[0]} MASTER / ${impls[1]} BACKUP`, { concurrency: false }, () => {
           let pair: Pair;
@@ -59,6 +71,7 @@ describe('VRRPv3 interop with keepalived', { skip: netnsSkip() }, () => {
               dir,
               impls,
               hosts: [`m${i}`, `b${i}`],
+              client: 'client',
               version: 3,
               advertIntSec: v.advertIntSec,
               masterPrio: 150,
@@ -70,7 +83,7 @@ describe('VRRPv3 interop with keepalived', { skip: netnsSkip() }, () => {
                 state: role === 'master' ? 'MASTER' : 'BACKUP',
                 vrid: v.vrid + 10 * (i % 2),
                 priority: role === 'master' ? 150 : 100,
-                advertInt: v.advertIntSec,
+                advertInt: role === 'backup' ? (v.backupAdvertIntSec ?? v.advertIntSec) : v.advertIntSec,
                 vips: [`${vip}/${prefix}`],
                 extra: ['version 3'],
               }),
