@@ -937,7 +937,9 @@ export class Daemon implements DaemonHandle {
         lastTransition: rt.lastTransition,
         trackers: this.#trackerStatus(inst),
         stats: rt.stats,
-        faultReasons: st.faultReasons,
+        // A sync group member held in FAULT by another member has no fault of its own: say why.
+        faultReasons:
+          st.state === 'FAULT' && st.faultReasons.length === 0 && rt.lastTransition !== null ? [rt.lastTransition.reason] : st.faultReasons,
         advertSource: rt.source,
       });
     }
