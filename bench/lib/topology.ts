@@ -1,0 +1,104 @@
+/** Pieces of the benchmark LANs: nginx on a load balancer, extra interfaces, configs. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Lan, NsProcess } from '../../test/helpers/netns.js';
+import { vrrpConf, type InstanceSpec } from '../../test/helpers/vipd.js';
+import { sleep } from './stats.js';
+
+/** nginx in `host`'s namespace answering "hello from <host>" on port 80. */
+export async function startNginx(lan: Lan, host: string, dir: string): Promise<NsProcess> {
+  const d = join(dir, `nginx-${host}`);
+  await mkdir(join(d, 'tmp'), { recursive: true });
+  const conf = join(d, 'nginx.conf');
+  await writeFile(
+    conf,
+    `worker_processes 1;
+pid ${d}/nginx.pid;
+error_log ${d}/error.log;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path ${d}/tmp/body;
+  proxy_temp_path ${d}/tmp/proxy;
+  fastcgi_temp_path ${d}/tmp/fastcgi;
+  uwsgi_temp_path ${d}/tmp/uwsgi;
+  scgi_temp_path ${d}/tmp/scgi;
+  server {
+    listen 80;
+    location / { default_type text/plain; return 200 "hello from ${host}\\n"; }
+  }
+}
+`,
+  );
+  const proc = lan.spawn(host, ['nginx', '-p', d, '-e', join(d, 'error.log'), '-c', conf, '-g', 'daemon off;']);
+  const ip = lan.host(host).ipv4;
+  const deadline = performance.now() + 15_000;
+  for (;;) {
+    const body = await lan.exec(host, ['curl', '-s', '-m', '1', `http://${ip}/`]).catch(() => '');
+    if (body.includes(`hello from ${host}`)) return proc;
+    if (!proc.running || performance.now() > deadline) throw new Error(`nginx on ${host} does not answer\n${proc.tail()}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Gives every host interfaces eth1..eth<extra>, each pair of hosts joined by its own
+ * bridge br<k> in the switch namespace, addressed `${subnet(k)}.<host number>/24`.
+ */
+export async function addInterfaces(lan: Lan, extra: number, subnet: (k: number) => string): Promise<void> {
+  for (let k = 1; k <= extra; k++) {
+    await lan.execSwitch(['ip', 'link', 'add', `br${k}`, 'type', 'bridge', 'mcast_snooping', '0']);
+    await lan.execSwitch(['ip', 'link', 'set', `br${k}`, 'up']);
+    for (const [i, h] of lan.hosts.entries()) {
+      const port = `q${k}-${h.name}`;
+      await lan.execSwitch(['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', `eth${k}`, 'netns', h.ns]);
+      await lan.execSwitch(['ip', 'link', 'set', port, 'master', `br${k}`, 'up']);
+      await lan.exec(h.name, ['ip', 'addr', 'add', `${subnet(k)}.${i + 1}/24`, 'dev', `eth${k}`]);
+      await lan.exec(h.name, ['ip', 'link', 'set', `eth${k}`, 'up']);
+    }
+  }
+}
+
+export interface InstancesSpec {
+  readonly count: number;
+  /** Interfaces to spread the instances over, round-robin in blocks. */
+  readonly interfaces: readonly string[];
+  /** VRID of instance i (0-based). */
+  readonly vrid: (i: number) => number;
+  /** VIP of instance i, "a.b.c.d" (a /24 is added). */
+  readonly vip: (i: number) => string;
+  readonly version: 2 | 3;
+  readonly advertInt: number;
+  readonly name?: (i: number) => string;
+}
+
+export const instanceName = (i: number): string => `VI_${i + 1}`;
+
+/** keepalived.conf text for one side of a pair running `spec.count` instances. */
+export function pairConf(routerId: string, role: 'master' | 'backup', spec: InstancesSpec): string {
+  const perIf = Math.ceil(spec.count / spec.interfaces.length);
+  const instances: InstanceSpec[] = Array.from({ length: spec.count }, (_, i) => ({
+    name: (spec.name ?? instanceName)(i),
+    state: role === 'master' ? 'MASTER' : 'BACKUP',
+    interface: spec.interfaces[Math.floor(i / perIf)] as string,
+    vrid: spec.vrid(i),
+    priority: role === 'master' ? MASTER_PRIO : BACKUP_PRIO,
+    advertInt: spec.advertInt,
+    vips: [`${spec.vip(i)}/24`],
+    ...(spec.version === 3 ? { extra: ['version 3'] } : {}),
+  }));
+  return vrrpConf({ routerId, instances });
+}
+
+export const MASTER_PRIO = 150;
+export const BACKUP_PRIO = 100;
+
+/** RFC 3768 §6.1 / RFC 5798 §6.1: Skew_Time in ms (v3 scales it with the interval). */
+export function skewMs(version: 2 | 3, priority: number, advertInt: number): number {
+  return version === 2 ? ((256 - priority) * 1000) / 256 : ((256 - priority) * advertInt * 1000) / 256;
+}
+
+/** Master_Down_Interval = 3 × Advertisement_Interval + Skew_Time, in ms. */
+export function masterDownMs(version: 2 | 3, priority: number, advertInt: number): number {
+  return 3 * advertInt * 1000 + skewMs(version, priority, advertInt);
+}
