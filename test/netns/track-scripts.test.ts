@@ -170,8 +170,8 @@ describe('vrrp_script tracking between two vipd hosts', { skip: netnsSkip() }, (
     const maxGap = Math.max(...gaps);
     t.diagnostic(`${seen.length} adverts from h1 in ${window} ms; gaps ${Math.min(...gaps).toFixed(0)}..${maxGap.toFixed(0)} ms; priorities ${[...new Set(seen.map((a) => a.priority))].join(',')}`);
     assert.ok(seen.length >= window / 1000 - 1, `only ${seen.length} adverts in ${window} ms:\n${capture.tail()}`);
-    // advert_int 1: a late advert on two busy cores is fine, a missed one (2 s) is not.
-    assert.ok(maxGap < 1800, `a gap of ${maxGap.toFixed(0)} ms between adverts: ${gaps.map((g) => g.toFixed(0)).join(' ')}`);
+    // advert_int 1: a late advert on two busy cores is fine, a missed one (a 2 s gap) is not.
+    assert.ok(maxGap < 2000, `an advert was missed: ${gaps.map((g) => g.toFixed(0)).join(' ')} ms between adverts`);
     assert.deepEqual([...new Set(seen.map((a) => a.priority))], [135], 'the lowered priority is what goes on the wire');
     const b = await h2.instance('VI_1');
     assert.equal(b.state, 'BACKUP');
