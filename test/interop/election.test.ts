@@ -171,8 +171,9 @@ describe('election rules shared by vipd and keepalived', { skip: netnsSkip(), co
 
         // nopreempt only means "do not take over from a live master".
         const t0 = performance.now();
-        await pLp.crash();
+        const crashed = pLp.crash();
         const took = await timeUntilAddress(lan, np, vip(), t0, npDown + MARGIN_MS + 5000);
+        await crashed;
         t.diagnostic(`${hiImpl} took over ${took.toFixed(0)} ms after ${loImpl} was killed (Master_Down_Interval ${npDown.toFixed(0)} ms)`);
         assert.ok(took <= npDown + MARGIN_MS, `${hiImpl} took ${took.toFixed(0)} ms`);
         await pNp.waitForState('VI_1', 'MASTER', 2000);

@@ -38,6 +38,7 @@ interface Side {
   readonly vips?: readonly number[];
   readonly advertInt?: number;
   readonly version?: 2 | 3;
+  readonly skipCheckAdvAddr?: boolean;
 }
 
 interface Mismatch {
@@ -66,10 +67,7 @@ const MISMATCHES: readonly Mismatch[] = [
     keepalived: /\(VI_1\) received a [01] auth, expecting [01]!/,
   },
   // keepalived 2.2.7 drops these (vrrp_check_packet: the count, then each of its own VIPs must
-  // be in the advert) whether or not vrrp_strict is set; only skip_check_adv_addr relaxes it,
-  // and only for adverts from the current master. vipd fails these two cases today: it drops
-  // on an address-list mismatch only with vrrp_strict (Daemon#newRuntime passes `strict:
-  // inst.strict` to validate()), so a vipd BACKUP stays BACKUP where keepalived takes over.
+  // be in the advert) whether or not vrrp_strict is set.
   {
     title: 'a VIP more on the high side',
     high: { vips: [0, 1] },
@@ -97,6 +95,17 @@ const MISMATCHES: readonly Mismatch[] = [
     low: { version: 3 },
     reason: 'version',
     keepalived: /\(VI_1\) wrong version\. Received \d and expect \d/,
+  },
+  // skip_check_adv_addr skips the check only in BACKUP and only for an advert from the master
+  // already accepted (keepalived vrrp_state_backup: check_addr unless the source is
+  // master_saddr; vrrp_state_master_rx always checks), so a list that differs from the start
+  // is still dropped. vipd fails this case today: with skip_check_adv_addr it never checks.
+  {
+    title: 'a VIP more on the high side, skip_check_adv_addr on both',
+    high: { vips: [0, 1], skipCheckAdvAddr: true },
+    low: { vips: [0], skipCheckAdvAddr: true },
+    reason: 'addressList',
+    keepalived: /\(VI_1\) received an unexpected ip number count \d+, expected \d+!/,
   },
 ];
 
@@ -141,7 +150,7 @@ describe('misconfigured pairs: vipd and keepalived drop each other the same way'
       advertInt: s.advertInt ?? 1,
       vips: (s.vips ?? [0]).map((k) => `${vipOf(c, k)}/24`),
       ...(s.pass !== undefined ? { authPass: s.pass } : {}),
-      ...(s.version === 3 ? { extra: ['version 3'] } : {}),
+      extra: [...(s.version === 3 ? ['version 3'] : []), ...(s.skipCheckAdvAddr ? ['skip_check_adv_addr'] : [])],
     };
   };
 

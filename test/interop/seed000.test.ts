@@ -126,8 +126,9 @@ describe('seed 000 (nginx master/backup): two keepalived and two vipd behave the
 
     // 2. The master is stopped (systemctl stop: SIGTERM, priority 0).
     let t0 = performance.now();
-    await r.master.stop();
+    const stopped = r.master.stop();
     timing('takeover after SIGTERM', await timeUntilAddress(lan, 'h2', vip, t0, 10_000), skewTimeMs(2, BACKUP_PRIO, 1) + MARGIN_MS);
+    await stopped;
     await r.backup.waitForState('VI_1', 'MASTER', 2000);
     await sleep(1000);
     await observe(r, 'master stopped');
@@ -142,8 +143,9 @@ describe('seed 000 (nginx master/backup): two keepalived and two vipd behave the
 
     // 4. The master crashes (SIGKILL: no priority 0, its VIP stays behind).
     t0 = performance.now();
-    await r.master.crash();
+    const crashed = r.master.crash();
     timing('takeover after SIGKILL', await timeUntilAddress(lan, 'h2', vip, t0, backupDown + 10_000), backupDown + MARGIN_MS);
+    await crashed;
     await r.backup.waitForState('VI_1', 'MASTER', 2000);
     await observe(r, 'master crashed');
 
