@@ -53,7 +53,10 @@ interface Runtime {
   /** Resolves when the last hold of the VIPs reached the kernel (GARP waits for it). */
   vipsReady: Promise<void>;
   garpAbort: AbortController | null;
+  /** What a received advert must match (RFC 3768 §7.1 / RFC 5798 §7.1 and keepalived's checks). */
   expect: ValidateExpect;
+  /** The same without the VIP-list check: skip_check_adv_addr, for the master we already follow. */
+  expectSkipAddrs: ValidateExpect;
   advertTemplate: Omit<Advert, 'priority'>;
   peers: ReadonlySet<string>;
   /** Faults the daemon itself sees (interface missing, no source address), on top of trackers. */
@@ -292,6 +295,12 @@ export class Daemon implements DaemonHandle {
     const auth = inst.auth;
     const authType = inst.version === 2 && auth !== null ? (auth.type === 'PASS' ? AUTH_PASS : 2) : AUTH_NONE;
     const addresses = inst.vips.map((v) => canonicalAddress(v.address) ?? v.address);
+    const expectBase: ValidateExpect = {
+      version: inst.version,
+      intervalCs: Math.round(inst.advertIntervalMs / 10),
+      authType,
+      ...(auth !== null && authType === AUTH_PASS ? { authPass: authDataFromPassword(auth.password) } : {}),
+    };
     return {
       cfg: inst,
       unit,
@@ -300,15 +309,10 @@ export class Daemon implements DaemonHandle {
       lastTransition: null,
       vipsReady: Promise.resolve(),
       garpAbort: null,
-      expect: {
-        version: inst.version,
-        intervalCs: Math.round(inst.advertIntervalMs / 10),
-        authType,
-        ...(auth !== null && authType === AUTH_PASS ? { authPass: authDataFromPassword(auth.password) } : {}),
-        // keepalived 2.2.7 (vrrp_check_packet) drops adverts whose address list differs from
-        // ours unless skip_check_adv_addr: two hosts that disagree must not form one router.
-        ...(inst.skipCheckAdvAddr ? {} : { vips: addresses, strict: true }),
-      },
+      // keepalived 2.2.7 (vrrp_check_packet) drops adverts whose address list differs from
+      // ours: two hosts that disagree must not form one router.
+      expect: { ...expectBase, vips: addresses, strict: true },
+      expectSkipAddrs: expectBase,
       advertTemplate: {
         version: inst.version,
         type: 1,
@@ -585,7 +589,11 @@ export class Daemon implements DaemonHandle {
       // RFC 3768 §7.1 / RFC 5798 §7.1
       return drop('ttl', `TTL ${pkt.ttl}, must be 255`);
     }
-    const v = validate(pkt, rt.expect);
+    // skip_check_adv_addr (keepalived vrrp_state_backup): a BACKUP skips the VIP-list check
+    // only for adverts from the master it already follows; a MASTER always checks.
+    const st = this.#engine.state(name);
+    const skipAddrs = rt.cfg.skipCheckAdvAddr && st?.state === 'BACKUP' && st.lastMaster?.address === src;
+    const v = validate(pkt, skipAddrs ? rt.expectSkipAddrs : rt.expect);
     if (!v.ok) return drop(v.reason, v.detail);
     for (const w of v.warnings) this.#log.debug({ instance: name, src }, `(${name}) ${w}`);
     rt.stats.advertRx++;
