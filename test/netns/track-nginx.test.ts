@@ -187,6 +187,7 @@ describe('nginx pair: chk_nginx moves the VIP and the client follows', { skip: n
 
     const i1 = await h1.waitForState('VI_1', 'BACKUP', 5000);
     assert.equal(i1.effectivePriority, 130, '150 - 20');
+    assert.ok(h1.log.some((l) => /VRRP_Script\(chk_nginx\) failed/.test(l)), h1.tail());
     assert.equal(chk(i1), 'FAILING');
     const i2 = await h2.instance('VI_1');
     assert.equal(i2.effectivePriority, 140);
@@ -196,6 +197,7 @@ describe('nginx pair: chk_nginx moves the VIP and the client follows', { skip: n
 
   test('start nginx again: the master preempts back and the client gets h1 again', async (t) => {
     const from = collect().length;
+    const mark = h1.proc.mark();
     await startNginx('h1');
     await h1.waitForState('VI_1', 'MASTER', CHECK.intervalMs + masterDownMs(150) + 10_000);
     await waitUntil(() => collect().slice(from).filter((a) => a.text === 'hello from h1').length >= 5, 'the client answered by h1 again', 15_000, () => summary(answers.slice(from)));
@@ -211,6 +213,7 @@ describe('nginx pair: chk_nginx moves the VIP and the client follows', { skip: n
     assert.ok(gap <= 3000, `the client went ${gap} ms without an answer during preemption`);
     const i1 = await h1.instance('VI_1');
     assert.equal(i1.effectivePriority, 150);
+    assert.ok(h1.proc.stderr.slice(mark.stderr).some((l) => /VRRP_Script\(chk_nginx\) succeeded/.test(l)), h1.tail());
     assert.equal(chk(i1), 'OK');
 
     // The whole run, as the client saw it.

@@ -150,6 +150,8 @@ describe('vrrp_script tracking between two vipd hosts', { skip: netnsSkip() }, (
     assert.ok((stubborn.runs ?? 0) >= 2 && (stubborn.runs ?? 0) < (hang.runs ?? 0), `chk_stubborn ran ${stubborn.runs} times`);
     assert.equal(i.state, 'MASTER');
     assert.equal(i.effectivePriority, 135, '150 - 10 (chk_hang) - 5 (chk_stubborn)');
+    assert.ok(h1.log.some((l) => /Track script chk_stubborn is already running, expect idle - skipping run/.test(l)), h1.tail());
+    assert.ok(!h1.log.some((l) => /Track script chk_hang is already running/.test(l)), 'chk_hang ends at its timeout, before its next run');
 
     // Killed, not left behind: at most the run in progress is alive.
     const hangs = (await readLines(hangPids)).map(Number);
