@@ -127,6 +127,20 @@ export class KeepalivedHost {
     return state;
   }
 
+  /**
+   * The instance's effective priority from the last "Changing effective priority from X to Y"
+   * line of the current run (keepalived logs every change); `base` when there is none.
+   */
+  effectivePriority(instance: string, base: number): number {
+    let prio = base;
+    const re = /\((\S+)\) Changing effective priority from \d+ to (\d+)/;
+    for (const line of this.#proc.stderr.concat(this.#proc.stdout)) {
+      const m = re.exec(line);
+      if (m && m[1] === instance) prio = Number(m[2]);
+    }
+    return prio;
+  }
+
   /** How many times the current run entered `state` for the instance. */
   entered(instance: string, state: VrrpState, since?: OutputMark): number {
     const lines = since ? this.linesSince(since) : this.log;

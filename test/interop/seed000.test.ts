@@ -6,10 +6,10 @@
  * which host is MASTER, which host holds the VIP — is recorded; the two records must be
  * identical, and every takeover must stay within the protocol's bound.
  *
- * The seed's chk_nginx.sh is replaced by a script that exits 0 (there is no nginx on
- * these hosts) and notes each run in a file, so the weight -5 never applies and the
- * priorities stay 101 and 99. keepalived must run it; whether vipd does is reported as
- * a diagnostic only, because vrrp_script execution is still being wired into the daemon.
+ * The seed's chk_nginx.sh is replaced by a script that notes each run in a file and
+ * exits 0 — or 1 while a flag file exists, which stands for "nginx is down": after
+ * `fall 2` failures the master's priority drops by 5 (101 → 96, below the backup's 99), the
+ * backup takes over, and after `rise 1` success the master preempts again.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Lan, netnsSkip, requireRoot } from '../helpers/netns.js';
 import {
   KeepalivedPeer,
+  VipdPeer,
   MARGIN_MS,
   masterDownIntervalMs,
   skewTimeMs,
@@ -41,6 +42,8 @@ interface Observation {
   readonly h1: string;
   readonly h2: string;
   readonly vip: readonly string[];
+  /** The master host's effective priority, where the step is about it. */
+  readonly h1Priority?: number;
 }
 
 interface Run {
@@ -82,7 +85,7 @@ describe('seed 000 (nginx master/backup): two keepalived and two vipd behave the
   /** The seed file on this LAN: ens33 → eth0, 192.168.64.129/.130 → h1/h2, .128 → the VIP. */
   async function seed(r: Run, file: string, host: 'h1' | 'h2'): Promise<string> {
     const script = join(r.dir, `${host}-chk_nginx.sh`);
-    await writeFile(script, `#!/bin/sh\necho run >> "${script}.runs"\nexit 0\n`);
+    await writeFile(script, `#!/bin/sh\necho run >> "${script}.runs"\n[ -e "${script}.fail" ] && exit 1\nexit 0\n`);
     await chmod(script, 0o755);
     const text = (await readFile(join(SEEDS, file), 'utf8'))
       .replace(/\bens33\b/g, 'eth0')
@@ -96,13 +99,20 @@ describe('seed 000 (nginx master/backup): two keepalived and two vipd behave the
 
   const vipOf = (r: Run): string => r.lan.addr(128);
 
-  async function observe(r: Run, step: string): Promise<void> {
+  async function observe(r: Run, step: string, withPriority = false): Promise<void> {
     const [s1, s2, holders] = await Promise.all([
       r.master?.running ? r.master.state('VI_1') : 'stopped',
       r.backup?.running ? r.backup.state('VI_1') : 'stopped',
       vipHolders(r.lan, HOSTS, vipOf(r)),
     ]);
-    r.record.push({ step, h1: s1, h2: s2, vip: holders });
+    r.record.push({ step, h1: s1, h2: s2, vip: holders, ...(withPriority ? { h1Priority: await masterPriority(r) } : {}) });
+  }
+
+  async function masterPriority(r: Run): Promise<number> {
+    const m = r.master;
+    if (m instanceof VipdPeer) return (await m.vipd.instance('VI_1')).effectivePriority;
+    if (m instanceof KeepalivedPeer) return m.ka.effectivePriority('VI_1', MASTER_PRIO);
+    throw new Error('no master peer');
   }
 
   /** The seed's steps; each waits for the outcome it expects, then records what is observable. */
@@ -167,6 +177,30 @@ describe('seed 000 (nginx master/backup): two keepalived and two vipd behave the
     await r.backup.waitForState('VI_1', 'BACKUP', 15_000);
     await sleep(backupDown + 1000);
     await observe(r, 'backup restarted');
+
+    // 8. nginx dies on the master: chk_nginx.sh fails (fall 2 × interval 2 s), 101 − 5 < 99.
+    const flag = join(dir, 'h1-chk_nginx.sh.fail');
+    await writeFile(flag, '');
+    t0 = performance.now();
+    // Up to fall × interval to notice, then the backup's Master_Down_Interval (it no longer
+    // accepts the master's lower-priority adverts).
+    const detect = 2 * 2000 + 2000;
+    timing('takeover after the health check failed', await timeUntilAddress(lan, 'h2', vip, t0, detect + backupDown + 15_000), detect + backupDown + MARGIN_MS);
+    await r.backup.waitForState('VI_1', 'MASTER', 2000);
+    await r.master.waitForState('VI_1', 'BACKUP', 5000);
+    await waitForHolders(lan, HOSTS, vip, ['h2'], 5000);
+    await sleep(1000);
+    await observe(r, 'nginx down on the master', true);
+
+    // 9. nginx is back: one success (rise 1) restores 101 and the master preempts.
+    await rm(flag);
+    t0 = performance.now();
+    timing('preemption after the health check recovered', await timeUntilAddress(lan, 'h1', vip, t0, 2000 + masterDown + 15_000), 2000 + 2000 + masterDown + MARGIN_MS);
+    await r.master.waitForState('VI_1', 'MASTER', 2000);
+    await r.backup.waitForState('VI_1', 'BACKUP', 5000);
+    await waitForHolders(lan, HOSTS, vip, ['h1'], 5000);
+    await sleep(1000);
+    await observe(r, 'nginx back on the master', true);
   }
 
   test('the same steps on two keepalived and on two vipd (side by side)', async (t) => {
@@ -186,12 +220,14 @@ describe('seed 000 (nginx master/backup): two keepalived and two vipd behave the
       { step: 'master restarted after crash', h1: 'MASTER', h2: 'BACKUP', vip: ['h1'] },
       { step: 'backup stopped', h1: 'MASTER', h2: 'stopped', vip: ['h1'] },
       { step: 'backup restarted', h1: 'MASTER', h2: 'BACKUP', vip: ['h1'] },
+      { step: 'nginx down on the master', h1: 'BACKUP', h2: 'MASTER', vip: ['h2'], h1Priority: MASTER_PRIO - 5 },
+      { step: 'nginx back on the master', h1: 'MASTER', h2: 'BACKUP', vip: ['h1'], h1Priority: MASTER_PRIO },
     ];
     assert.deepEqual(vi.record, ka.record, 'vipd differs from keepalived');
     assert.deepEqual(ka.record, expected, 'keepalived itself did not do what the seed intends');
   });
 
-  test('the health script ran under keepalived (under vipd: reported only, not yet wired)', async (t) => {
+  test('the health script ran on every host under both implementations', async (t) => {
     if (!requireRoot(t)) return;
     const runsOf = async (r: Run, host: string): Promise<number> => {
       const f = join(r.dir, `${host}-chk_nginx.sh.runs`);
@@ -202,11 +238,15 @@ describe('seed 000 (nginx master/backup): two keepalived and two vipd behave the
       }
       return (await readFile(f, 'utf8')).split('\n').filter(Boolean).length;
     };
-    const [ka, vi] = runs as [Run, Run];
-    assert.ok(ka.master instanceof KeepalivedPeer);
-    const kaRuns = (await runsOf(ka, 'h1')) + (await runsOf(ka, 'h2'));
-    assert.ok(kaRuns >= 4, `keepalived ran chk_nginx.sh only ${kaRuns} times: the adapted track_script is not in effect`);
-    const viRuns = (await runsOf(vi, 'h1')) + (await runsOf(vi, 'h2'));
-    t.diagnostic(`chk_nginx.sh runs: keepalived ${kaRuns}, vipd ${viRuns}${viRuns === 0 ? ' (vrrp_script not yet run by vipd)' : ''}`);
+    const counts: string[] = [];
+    for (const r of runs) {
+      for (const host of HOSTS) {
+        const n = await runsOf(r, host);
+        counts.push(`${r.impl} ${host}: ${n}`);
+        // Every 2 s over the whole run (well over 40 s): far more than 4 runs.
+        assert.ok(n >= 4, `${r.impl} ran ${host}'s chk_nginx.sh only ${n} times`);
+      }
+    }
+    t.diagnostic(`chk_nginx.sh runs: ${counts.join(', ')}`);
   });
 });
