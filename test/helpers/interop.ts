@@ -10,14 +10,17 @@
  * keepalived's state is read from its log ("(VI_1) Entering MASTER STATE"); vipd's from
  * the control socket. keepalived always runs with -R (no respawn), so killing its VRRP
  * child is a crash, not a restart. Captures go to pcap files that both vipd's decoder
- * (readPcap + decodeFrame) and tshark (tsharkVrrp) read.
+ * (readPcap + decodeFrame) and tshark (tsharkVrrp) read. `Pair` runs the usual two-host
+ * scenario (elect, crash or stop the master, restart it) with its assertions.
+ *
+ * INTEROP_ECHO=1 echoes every daemon's log lines to stderr while a test runs.
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { bytesToIpv6, decode, type DecodeResult } from '../../src/protocol/index.js';
-import assert from 'node:assert/strict';
 import type { ExitStatus, Lan, NsProcess, OutputMark } from './netns.js';
 import { assertSoleHolder, sleep, timeUntilAddress, VipdHost, vrrpConf, waitForNeighbourMac, type InstanceSpec } from './vipd.js';
 
@@ -45,7 +48,6 @@ export class KeepalivedHost {
   #proc!: NsProcess;
   /** Every log line of every run, oldest first (restarts append). */
   readonly #history: string[] = [];
-  #historyBase = 0;
 
   private constructor(lan: Lan, host: string, dir: string, echo: boolean) {
     this.lan = lan;
@@ -79,7 +81,6 @@ export class KeepalivedHost {
   async restart(): Promise<void> {
     if (this.#proc?.running) throw new Error(`keepalived on ${this.host} is still running`);
     if (this.#proc) this.#history.push(...this.#lines(this.#proc));
-    this.#historyBase = this.#history.length;
     const dir = join(this.confPath, '..');
     this.#proc = this.lan.spawn(
       this.host,
