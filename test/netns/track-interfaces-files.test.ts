@@ -178,6 +178,11 @@ describe('track_interface, track_file and sync groups move VIPs', { skip: netnsS
     await h('h1').waitFor('VI_1', (i) => i.effectivePriority === 150 && i.state === 'MASTER', 'MASTER at 150', masterDownMs(150) + 10_000);
     await h('h2').waitForBackupOf('VI_1', lan.host('h1').ipv4);
     await lan.waitForAddress('h2', vip(1), { present: false, timeoutMs: 5000 });
+    // keepalived announces the effective priority: BACKUP 90, not 150.
+    const vi1Lines = (): string[] => (fifo.get('h1')?.stdout ?? []).filter((l) => l.startsWith('INSTANCE "VI_1" '));
+    const want = ['BACKUP 150', 'MASTER 150', 'FAULT 150', 'BACKUP 150', 'MASTER 150', 'BACKUP 90', 'MASTER 150'].map((x) => `INSTANCE "VI_1" ${x}`);
+    await waitUntil(() => vi1Lines().length >= want.length, 'the FIFO lines of VI_1', 5000, () => vi1Lines().join('\n'));
+    assert.deepEqual(vi1Lines(), want);
   });
 
   test('sync group: trk1 down on h1 faults VI_3, VI_2 follows, both VIPs move together; GROUP notifies', async (t) => {
