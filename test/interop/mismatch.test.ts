@@ -99,7 +99,7 @@ const MISMATCHES: readonly Mismatch[] = [
   // skip_check_adv_addr skips the check only in BACKUP and only for an advert from the master
   // already accepted (keepalived vrrp_state_backup: check_addr unless the source is
   // master_saddr; vrrp_state_master_rx always checks), so a list that differs from the start
-  // is still dropped. vipd fails this case today: with skip_check_adv_addr it never checks.
+  // is still dropped.
   {
     title: 'a VIP more on the high side, skip_check_adv_addr on both',
     high: { vips: [0, 1], skipCheckAdvAddr: true },
