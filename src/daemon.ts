@@ -39,8 +39,9 @@ import { Engine, realScheduler, type ExecutedAction, type Scheduler } from './ru
 import { instanceParams, vipText } from './runtime/params.js';
 import { TrackerBoard, type PriorityChange, type TrackerRef } from './runtime/trackers.js';
 import { Tracking } from './runtime/tracking.js';
+import { SplitBrainWatch, type SplitBrainChange } from './runtime/split-brain.js';
 import { VipManager, type OwnedVips } from './runtime/vips.js';
-import { syncGroupInitialStates, type InstanceState, type PriorityResult } from './vrrp/index.js';
+import { masterDownIntervalMs, syncGroupInitialStates, type InstanceState, type PriorityResult } from './vrrp/index.js';
 
 /** Per-instance runtime facts the pure core does not keep. */
 interface Runtime {
@@ -65,6 +66,8 @@ interface Runtime {
   fed: { priority: number; fault: boolean; reasons: string } | null;
   /** Rate limit for repeated warnings, by key. */
   lastWarned: Map<string, number>;
+  /** Another MASTER for our VRID while we are MASTER. */
+  readonly splitBrain: SplitBrainWatch;
   /**
    * Start-up waits while a weight-0 vrrp_script has no result yet: keepalived keeps such an
    * instance in INIT rather than showing a FAULT nobody has seen.
@@ -326,6 +329,7 @@ export class Daemon implements DaemonHandle {
       ownFaults: [],
       fed: null,
       lastWarned: new Map(),
+      splitBrain: new SplitBrainWatch(),
       startupPending: false,
       refs: [],
       sending: new Set(),
@@ -573,6 +577,7 @@ export class Daemon implements DaemonHandle {
       const msg = `(${name}) advert from ${src} dropped: ${detail}`;
       // A peer that disagrees with us (password, interval, VIPs, version) is a configuration
       // problem the operator must see, but not once a second: once a minute per reason.
+      if (MISCONFIGURATION.has(reason) && pkt.advert.priority > 0) this.#heardAsMaster(rt, src, `its adverts are dropped: ${detail}`);
       if (MISCONFIGURATION.has(reason) && this.#firstInAWhile(rt, `drop:${reason}:${src}`)) {
         this.#log.warn({ instance: name, src, reason, detail }, msg);
       } else {
@@ -598,6 +603,7 @@ export class Daemon implements DaemonHandle {
     for (const w of v.warnings) this.#log.debug({ instance: name, src }, `(${name}) ${w}`);
     rt.stats.advertRx++;
     if (pkt.advert.priority === 0) rt.stats.priorityZeroRx++;
+    else this.#heardAsMaster(rt, src, `advert with priority ${pkt.advert.priority}`);
     this.#engine.feed(name, {
       type: 'advert',
       advert: { from: src, priority: pkt.advert.priority, intervalCs: pkt.advert.intervalCs },
@@ -637,7 +643,38 @@ export class Daemon implements DaemonHandle {
     }
   }
 
+  #masterDownMs(rt: Runtime): number {
+    const st = this.#engine.state(rt.cfg.name);
+    const intervalCs = st?.masterAdverIntervalCs ?? Math.round(rt.cfg.advertIntervalMs / 10);
+    return masterDownIntervalMs(st?.effectivePriority ?? rt.cfg.priority, intervalCs, rt.cfg.version, rt.cfg.downTimerAdverts);
+  }
+
+  /** An advert for our VRID from another router: while we are MASTER, that is a split brain. */
+  #heardAsMaster(rt: Runtime, src: string, evidence: string): void {
+    if (this.#engine.state(rt.cfg.name)?.state !== 'MASTER') return;
+    const change = rt.splitBrain.heard(this.#sched.now(), new Date().toISOString(), src, evidence, this.#masterDownMs(rt));
+    this.#splitBrainChanged(rt, change);
+  }
+
+  #splitBrainChanged(rt: Runtime, change: SplitBrainChange | null): void {
+    if (change === null) return;
+    const name = rt.cfg.name;
+    const e = change.episode;
+    if (change.kind === 'started') {
+      this.#log.warn(
+        { instance: name, vrid: rt.cfg.vrid, peer: e.peer, evidence: e.evidence },
+        `(${name}) split brain: ${e.peer} also acts as MASTER for VRID ${rt.cfg.vrid} while we are MASTER (${e.evidence}); we have been MASTER since ${e.masterSince}`,
+      );
+    } else {
+      this.#log.warn(
+        { instance: name, vrid: rt.cfg.vrid, peer: e.peer, since: e.since, durationMs: Math.round(change.durationMs), reason: e.endReason },
+        `(${name}) split brain with ${e.peer} ended after ${Math.round(change.durationMs / 100) / 10} s: ${e.endReason ?? ''}`,
+      );
+    }
+  }
+
   #sendAdvert(rt: Runtime, priority: number): void {
+    if (priority > 0) this.#splitBrainChanged(rt, rt.splitBrain.tick(this.#sched.now(), new Date().toISOString(), this.#masterDownMs(rt)));
     const ifname = rt.cfg.interface;
     const entry = ifname === null ? undefined : this.#transports.get(transportKey(ifname, rt.cfg.family));
     const transport = entry?.transport;
@@ -707,11 +744,15 @@ export class Daemon implements DaemonHandle {
   #transition(rt: Runtime, from: string, to: string, reason: string, state: InstanceState): void {
     const name = rt.cfg.name;
     rt.lastTransition = { from, to, at: new Date().toISOString(), reason };
-    if (to === 'MASTER') rt.stats.becameMaster++;
+    if (to === 'MASTER') {
+      rt.stats.becameMaster++;
+      rt.splitBrain.master(this.#sched.now(), rt.lastTransition.at, reason);
+    }
     if (from === 'MASTER') {
       rt.stats.releasedMaster++;
       rt.garpAbort?.abort();
       rt.garpAbort = null;
+      this.#splitBrainChanged(rt, rt.splitBrain.master(null, rt.lastTransition.at, `we left MASTER (${reason})`));
     }
     const words = to === 'INIT' ? 'Stopped' : `Entering ${to} STATE`;
     this.#log.info(
@@ -949,6 +990,7 @@ export class Daemon implements DaemonHandle {
         faultReasons:
           st.state === 'FAULT' && st.faultReasons.length === 0 && rt.lastTransition !== null ? [rt.lastTransition.reason] : st.faultReasons,
         advertSource: rt.source,
+        splitBrain: rt.splitBrain.status(),
       });
     }
     return {

@@ -39,6 +39,15 @@ export function formatStatus(doc: StatusDocument, now = new Date()): string {
     transition(i, now),
   ]);
   const out = [head, table(['INSTANCE', 'VRID', 'IFACE', 'STATE', 'PRIO', 'VIPS', 'MASTER', 'LAST TRANSITION'], rows)];
+  for (const i of doc.instances) {
+    const e = i.splitBrain?.episode;
+    if (!e) continue;
+    out.push(
+      i.splitBrain.active
+        ? `${i.name}: SPLIT BRAIN: ${e.peer} also acts as MASTER since ${e.since} (${e.evidence})`
+        : `${i.name}: last split brain with ${e.peer} from ${e.since} to ${e.endedAt ?? '?'} (${e.endReason ?? ''}); ${i.splitBrain.count} in all`,
+    );
+  }
   const trackers = doc.instances.flatMap((i) =>
     i.trackers.map((t) => [i.name, t.kind, t.name, t.status, String(t.weight)]),
   );

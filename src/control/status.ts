@@ -35,6 +35,24 @@ export interface InstanceStatus {
   readonly faultReasons: readonly string[];
   /** The address adverts are sent from (null when the interface has none). */
   readonly advertSource: string | null;
+  /**
+   * Another router advertised our VRID while we were MASTER: the ongoing episode (active),
+   * else the last one; count is how many since start.
+   */
+  readonly splitBrain: {
+    readonly active: boolean;
+    readonly count: number;
+    readonly episode: {
+      readonly peer: string;
+      readonly evidence: string;
+      /** When we first heard the other master. */
+      readonly since: string;
+      /** When our MASTER time began: the overlap lasted at most from here. */
+      readonly masterSince: string;
+      readonly endedAt: string | null;
+      readonly endReason: string | null;
+    } | null;
+  };
 }
 
 export interface TrackerStatus {
