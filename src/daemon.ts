@@ -69,6 +69,11 @@ interface Runtime {
   /** Another MASTER for our VRID while we are MASTER. */
   readonly splitBrain: SplitBrainWatch;
   /**
+   * The kernel refused our VIPs: we must not claim MASTER for addresses we cannot hold.
+   * FAULT until `timer` fires, then we try again (back-off doubles up to a minute).
+   */
+  vipRefusal: { reason: string; backoffMs: number; at: number; timer: NodeJS.Timeout | undefined } | null;
+  /**
    * Start-up waits while a weight-0 vrrp_script has no result yet: keepalived keeps such an
    * instance in INIT rather than showing a FAULT nobody has seen.
    */
@@ -215,7 +220,12 @@ export class Daemon implements DaemonHandle {
     });
     for (const a of await this.#netlink.listAddresses()) this.#ownAddresses.add(canonicalAddress(a.address) ?? a.address);
     this.#garp = openGarpSender();
-    this.#vips = new VipManager({ netlink: this.#netlink, log: this.#log, ifindex: (n) => this.#ifindex(n) });
+    this.#vips = new VipManager({
+      netlink: this.#netlink,
+      log: this.#log,
+      ifindex: (n) => this.#ifindex(n),
+      onRefused: (owner, problems) => this.#vipsRefused(owner, problems),
+    });
     this.#users = await loadScriptUsers(this.#config.global.scriptUser);
     this.#fifos = new NotifyFifos({ users: this.#users, log: this.#log });
     await this.#fifos.configure(this.#config.global);
@@ -330,6 +340,7 @@ export class Daemon implements DaemonHandle {
       fed: null,
       lastWarned: new Map(),
       splitBrain: new SplitBrainWatch(),
+      vipRefusal: null,
       startupPending: false,
       refs: [],
       sending: new Set(),
@@ -514,8 +525,25 @@ export class Daemon implements DaemonHandle {
     if (rt.source === null && ifname !== null && this.#ifindex(ifname) !== undefined) {
       faults.push(`no IPv${rt.cfg.family} ${rt.cfg.family === 6 ? 'link-local ' : ''}address on ${ifname} to send adverts from`);
     }
+    if (rt.vipRefusal?.timer !== undefined) faults.push(rt.vipRefusal.reason);
     rt.ownFaults = faults;
     this.#feedPriority(rt);
+  }
+
+  #vipsRefused(owner: string, problems: readonly string[]): void {
+    const rt = this.#runtimes.get(owner);
+    if (rt === undefined || this.#stopping) return;
+    const now = this.#sched.now();
+    const prev = rt.vipRefusal;
+    // Refused again soon after the last try: wait longer. A long quiet spell starts over.
+    const backoffMs = prev !== null && now - prev.at < 2 * prev.backoffMs + 60_000 ? Math.min(60_000, prev.backoffMs * 2) : 1000;
+    clearTimeout(prev?.timer);
+    const timer = setTimeout(() => {
+      if (rt.vipRefusal) rt.vipRefusal.timer = undefined;
+      if (this.#runtimes.get(owner) === rt) this.#refreshFaults(rt);
+    }, backoffMs);
+    rt.vipRefusal = { reason: `cannot hold VIPs (${problems.join('; ')}); trying again in ${backoffMs / 1000} s`, backoffMs, at: now, timer };
+    this.#refreshFaults(rt);
   }
 
   #feedPriority(rt: Runtime): void {
@@ -945,6 +973,7 @@ export class Daemon implements DaemonHandle {
       releases.push(rt.vipsReady);
       this.#detachTransport(rt);
       this.#board.unsubscribe(n);
+      clearTimeout(rt.vipRefusal?.timer);
       this.#runtimes.delete(n);
     }
     await Promise.all(releases);
@@ -1059,6 +1088,7 @@ export class Daemon implements DaemonHandle {
 
   #close(): void {
     this.#engine.close();
+    for (const rt of this.#runtimes.values()) clearTimeout(rt.vipRefusal?.timer);
     for (const e of this.#transports.values()) e.transport?.close();
     this.#transports.clear();
     this.#garp?.close();

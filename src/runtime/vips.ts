@@ -1,8 +1,9 @@
 /**
  * VIP bookkeeping between the instances and the kernel. For each owner (an instance)
  * it remembers whether its VIPs should be on the host ("held") and makes the kernel
- * agree: adds and removes through rtnetlink, retries a refused add with back-off while
- * the VIPs are still wanted, and puts back a VIP someone else deleted while held.
+ * agree: adds and removes through rtnetlink, and puts back a VIP someone else deleted
+ * while held. A refused add is reported to `onRefused` with the kernel's reason; what
+ * to do about it (not claiming MASTER, trying again later) is the daemon's policy.
  *
  * Requests for one owner run one after the other, so an add followed by a remove can
  * never land in the kernel in the opposite order.
@@ -28,19 +29,14 @@ export interface VipManagerOptions {
   readonly log: Logger;
   /** Interface name → index, from the link monitor (undefined: not present now). */
   readonly ifindex: (ifname: string) => number | undefined;
-  /** Retry back-off bounds for refused adds (default 1 s .. 30 s). */
-  readonly retryMinMs?: number;
-  readonly retryMaxMs?: number;
+  /** Some VIPs of a held owner could not be added: one line per VIP, with the reason. */
+  readonly onRefused?: (owner: string, problems: readonly string[]) => void;
 }
 
 interface Entry {
   spec: OwnedVips;
   held: boolean;
   chain: Promise<void>;
-  retry: NodeJS.Timeout | undefined;
-  retryMs: number;
-  /** Number of VIPs currently refused by the kernel (for status / "cannot hold"). */
-  failing: number;
 }
 
 const FAMILY_SCOPES = new Set(['global', 'site', 'link', 'host', 'nowhere']);
@@ -57,7 +53,7 @@ export class VipManager {
   #entry(spec: OwnedVips): Entry {
     let e = this.#entries.get(spec.owner);
     if (e === undefined) {
-      e = { spec, held: false, chain: Promise.resolve(), retry: undefined, retryMs: 0, failing: 0 };
+      e = { spec, held: false, chain: Promise.resolve() };
       this.#entries.set(spec.owner, e);
     } else {
       e.spec = spec;
@@ -103,48 +99,32 @@ export class VipManager {
   async #addAll(e: Entry): Promise<void> {
     if (!e.held || this.#closed) return;
     const log = this.#o.log.child({ instance: e.spec.owner });
-    let failing = 0;
+    const problems: string[] = [];
     for (const v of e.spec.vips) {
       const dev = this.#devOf(e, v);
       const index = this.#o.ifindex(dev);
       if (index === undefined) {
-        failing++;
-        log.warn({ vip: vipText(v), dev }, `(${e.spec.owner}) cannot add ${vipText(v)}: interface ${dev} not present`);
+        problems.push(`${vipText(v)}: interface ${dev} not present`);
         continue;
       }
       try {
         const r = await this.#o.netlink.addAddress(this.#spec(v, index));
         if (r === 'added') log.debug({ vip: vipText(v), dev }, 'VIP added');
       } catch (err) {
-        failing++;
-        log.error({ vip: vipText(v), dev, err: errText(err) }, `(${e.spec.owner}) kernel refused to add ${vipText(v)} on ${dev}: ${errText(err)}`);
+        problems.push(`${vipText(v)} on ${dev}: ${errText(err)}`);
       }
       if (!e.held) return; // released meanwhile: the release job removes what we added
     }
-    e.failing = failing;
-    if (failing > 0 && e.held && !this.#closed) this.#scheduleRetry(e);
-    else e.retryMs = 0;
-  }
-
-  #scheduleRetry(e: Entry): void {
-    clearTimeout(e.retry);
-    const min = this.#o.retryMinMs ?? 1000;
-    const max = this.#o.retryMaxMs ?? 30_000;
-    e.retryMs = e.retryMs === 0 ? min : Math.min(max, e.retryMs * 2);
-    e.retry = setTimeout(() => {
-      e.retry = undefined;
-      if (e.held) void this.#enqueue(e, () => this.#addAll(e));
-    }, e.retryMs);
+    if (problems.length > 0 && e.held && !this.#closed) {
+      log.error({ problems }, `(${e.spec.owner}) cannot hold its VIPs: ${problems.join('; ')}`);
+      this.#o.onRefused?.(e.spec.owner, problems);
+    }
   }
 
   /** Takes the owner's VIPs off the host. */
   release(spec: OwnedVips): Promise<void> {
     const e = this.#entry(spec);
     e.held = false;
-    clearTimeout(e.retry);
-    e.retry = undefined;
-    e.retryMs = 0;
-    e.failing = 0;
     return this.#enqueue(e, () => this.#removeAll(e.spec, false));
   }
 
@@ -180,12 +160,6 @@ export class VipManager {
     }
   }
 
-  /** Whether every VIP of the owner is believed to be on the host. */
-  holding(owner: string): boolean {
-    const e = this.#entries.get(owner);
-    return e !== undefined && e.held && e.failing === 0;
-  }
-
   /**
    * Kernel news: an address went away. If it is a VIP we hold, someone else removed it:
    * put it back. Returns the owner when that happened.
@@ -214,8 +188,6 @@ export class VipManager {
 
   /** Forgets an owner (after its VIPs were released). */
   forget(owner: string): void {
-    const e = this.#entries.get(owner);
-    if (e) clearTimeout(e.retry);
     this.#entries.delete(owner);
   }
 
@@ -226,7 +198,6 @@ export class VipManager {
 
   close(): void {
     this.#closed = true;
-    for (const e of this.#entries.values()) clearTimeout(e.retry);
   }
 }
 
