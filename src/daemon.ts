@@ -313,6 +313,7 @@ export class Daemon implements DaemonHandle {
       intervalCs: Math.round(inst.advertIntervalMs / 10),
       authType,
       ...(auth !== null && authType === AUTH_PASS ? { authPass: authDataFromPassword(auth.password) } : {}),
+      unicast: inst.unicast,
     };
     return {
       cfg: inst,

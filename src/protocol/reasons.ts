@@ -17,6 +17,7 @@ export const DROP_REASONS = [
   'protocol', // the IPv4 protocol field is not 112
   'family', // not an IPv4 packet on an IPv4 socket, or a bad address in the decode context
   'peer', // unicast instance: the source is not one of its unicast_peer addresses (decided by the caller)
+  'destination', // sent unicast to a multicast instance, or multicast to a unicast one (keepalived drops both)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -20,6 +20,11 @@ export interface ValidateExpect {
   readonly vips?: readonly string[] | undefined;
   /** Drop an advert whose address list differs from ours instead of warning. */
   readonly strict?: boolean | undefined;
+  /**
+   * Whether our instance is unicast (unicast_peer): its adverts must be sent unicast, a
+   * multicast instance's to a multicast group. Unchecked when absent.
+   */
+  readonly unicast?: boolean | undefined;
 }
 
 export type ValidateResult =
@@ -41,8 +46,19 @@ function reject(reason: DropReason, detail: string): ValidateResult {
   return { ok: false, reason, detail };
 }
 
+/** Whether an IP destination is a multicast group (224.0.0.0/4, ff00::/8). */
+function isMulticast(dst: string): boolean {
+  if (dst.includes(':')) return /^ff/i.test(dst);
+  const first = Number(dst.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
 export function validate(packet: VrrpPacket, expect: ValidateExpect): ValidateResult {
   const advert = packet.advert;
+  // keepalived 2.2.7 vrrp_check_packet: "Expected multicast packet but received unicast packet"
+  // and vice versa. Without it, an advert sent to one host only could move that host alone.
+  if (expect.unicast !== undefined && packet.dst !== '' && isMulticast(packet.dst) === expect.unicast)
+    return reject('destination', `${expect.unicast ? 'multicast' : 'unicast'} advert to ${packet.dst}, this instance is ${expect.unicast ? 'unicast' : 'multicast'}`);
   if (advert.version !== expect.version)
     return reject('version', `VRRPv${advert.version} advert, this instance runs VRRPv${expect.version}`);
 
