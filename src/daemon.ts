@@ -111,6 +111,8 @@ export interface ReloadResult {
 
 const SHUTDOWN_BUDGET_MS = 800;
 const WARN_EVERY_MS = 60_000;
+/** At most this many "advert dropped" warnings a minute per instance (distinct senders/reasons). */
+const MAX_WARNED_KEYS = 100;
 /** Drop reasons that mean a peer is configured differently from us. */
 const MISCONFIGURATION: ReadonlySet<DropReason> = new Set(['auth', 'interval', 'addressList', 'version', 'peer']);
 
@@ -726,6 +728,14 @@ export class Daemon implements DaemonHandle {
     const now = this.#sched.now();
     const last = rt.lastWarned.get(key);
     if (last !== undefined && now - last < WARN_EVERY_MS) return false;
+    // A drop key names the sender, which anyone on the LAN can forge: keep the map in time
+    // order (re-insert), expire it from the front, and warn about a bounded number of senders.
+    rt.lastWarned.delete(key);
+    for (const [k, t] of rt.lastWarned) {
+      if (now - t < WARN_EVERY_MS) break;
+      rt.lastWarned.delete(k);
+    }
+    if (key.startsWith('drop:') && rt.lastWarned.size >= MAX_WARNED_KEYS) return false;
     rt.lastWarned.set(key, now);
     return true;
   }
