@@ -93,7 +93,8 @@ async function costRun(o: CostOptions, impl: Impl, size: number): Promise<CostRu
       ['master', () => master.pids()],
       ['backup', () => backup.pids()],
     ]);
-    const masterSrc = (ifname: string): string => `${COST_SUBNET(Number(ifname.slice(3)))}.1`;
+    const c1 = lan.host('c1').ipv4.split('.').at(-1) as string;
+    const masterSrc = (ifname: string): string => `${COST_SUBNET(Number(ifname.slice(3)))}.${c1}`;
 
     // Captures start, then 2 s pass before the window opens: starting tcpdump is itself
     // a burst of work on 2 cores, not part of what is measured.
@@ -119,6 +120,13 @@ async function costRun(o: CostOptions, impl: Impl, size: number): Promise<CostRu
       jitterHog = (await window('hog', false)).jitter;
     } finally {
       await hog.stop();
+    }
+    // Every instance of the master should show up about once a second in both windows.
+    const expected = size * (o.windowSec - 1);
+    for (const [label, list] of [['idle', jitterIdle], ['hog', jitterHog]] as const) {
+      if (list.length < 0.8 * expected) {
+        o.failures.push(`cost ${impl} ${size} instance(s), ${label} window: only ${list.length} advert intervals from the master, expected about ${expected}`);
+      }
     }
     // The pair must still be as it was: a takeover would spoil the numbers.
     await waitForStates(master, names, 'MASTER', 5000);

@@ -2,7 +2,9 @@
  * Failover timings on one LAN: a vipd pair (va MASTER, vb BACKUP) and a keepalived pair
  * (ka, kb), nginx on all four, a client probing each VIP over HTTP, `ip monitor` in
  * every load balancer and tcpdump in the client. Each trial, for each implementation:
- *   crash:    SIGKILL the master    → VIP added on the backup, first HTTP answer from it
+ *   crash:    SIGKILL the master right after one of its adverts (the worst case: the
+ *             backup waits a full Master_Down_Interval; no luck of phase in the numbers)
+ *             → VIP added on the backup, first HTTP answer from it
  *   preempt:  start the master again → VIP added on it, first HTTP answer from it
  *   graceful: SIGTERM the master    → VIP on the backup, first HTTP answer from it
  *   preempt:  start it again
@@ -12,16 +14,16 @@
  */
 import type { Lan } from '../test/helpers/netns.js';
 import { AddrMonitor } from './lib/addr-monitor.js';
-import { Capture, type Advert } from './lib/capture.js';
+import { Capture, LiveAdverts, type Advert } from './lib/capture.js';
 import { makeDaemon, waitForStates, type Daemon, type DaemonOptions, type Impl } from './lib/daemons.js';
 import { HttpProbe } from './lib/http-probe.js';
 import { sleep, wallMs } from './lib/stats.js';
-import { BACKUP_PRIO, masterDownMs, pairConf, skewMs, startNginx } from './lib/topology.js';
+import { BACKUP_PRIO, MASTER_PRIO, masterDownMs, pairConf, skewMs, startNginx } from './lib/topology.js';
 
 export type FailoverMeasure =
   | 'crashVip' | 'crashHttp' | 'crashWire'
   | 'termVip' | 'termHttp' | 'termWire'
-  | 'preemptVip' | 'preemptHttp'
+  | 'preemptVip' | 'preemptHttp' | 'preemptWire'
   | 'fastVip' | 'fastHttp' | 'fastWire';
 
 export type FailoverResults = Record<Impl, Record<FailoverMeasure, number[]>>;
@@ -53,13 +55,14 @@ interface Pair {
   readonly probe: HttpProbe;
   readonly monM: AddrMonitor;
   readonly monB: AddrMonitor;
+  readonly live: LiveAdverts;
   version: 2 | 3;
   advertInt: number;
 }
 
 interface WireEvent {
   readonly impl: Impl;
-  readonly kind: 'crash' | 'term' | 'fast';
+  readonly kind: 'crash' | 'term' | 'fast' | 'preempt';
   readonly at: number;
   readonly pair: Pair;
 }
@@ -67,7 +70,7 @@ interface WireEvent {
 const empty = (): Record<FailoverMeasure, number[]> => ({
   crashVip: [], crashHttp: [], crashWire: [],
   termVip: [], termHttp: [], termWire: [],
-  preemptVip: [], preemptHttp: [],
+  preemptVip: [], preemptHttp: [], preemptWire: [],
   fastVip: [], fastHttp: [], fastWire: [],
 });
 
@@ -78,6 +81,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResults> 
 
   await Promise.all(['va', 'vb', 'ka', 'kb'].map((h) => startNginx(lan, h, dir)));
   const pairs: Pair[] = [];
+  const live = await LiveAdverts.start(lan, 'client');
   for (const [impl, mHost, bHost, n, vrid] of [
     ['vipd', 'va', 'vb', 100, 51],
     ['keepalived', 'ka', 'kb', 101, 52],
@@ -93,6 +97,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResults> 
       probe: await HttpProbe.start(lan, 'client', vip),
       monM: await AddrMonitor.start(lan, mHost),
       monB: await AddrMonitor.start(lan, bHost),
+      live,
       version: 2,
       advertInt: 1,
     });
@@ -105,7 +110,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResults> 
     for (let trial = 1; trial <= o.trials; trial++) {
       for (const p of pairs) {
         o.progress(`failover trial ${trial}/${o.trials}: ${p.impl} (VRRPv2, advert_int 1)`);
-        await guarded(o, p, `${p.impl} v2 trial ${trial}`, () => v2Trial(p, results[p.impl], wire));
+        await guarded(o, p, `${p.impl} v2 trial ${trial}`, () => v2Trial(p, results[p.impl], wire, o.progress));
       }
     }
     for (const p of pairs) {
@@ -116,7 +121,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResults> 
     for (let trial = 1; trial <= o.trials; trial++) {
       for (const p of pairs) {
         o.progress(`fast-timer trial ${trial}/${o.trials}: ${p.impl} (VRRPv3, advert_int 0.1)`);
-        await guarded(o, p, `${p.impl} v3 0.1 s trial ${trial}`, () => fastTrial(p, results[p.impl], wire));
+        await guarded(o, p, `${p.impl} v3 0.1 s trial ${trial}`, () => fastTrial(p, results[p.impl], wire, o.progress));
       }
     }
   } finally {
@@ -124,12 +129,13 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResults> 
       p.probe.off();
       await Promise.all([p.master, p.backup].map((d) => (d.running ? d.terminate().then((x) => x.exited) : undefined)));
     }
+    await live.stop();
     const adverts = await capture.stop();
     for (const e of wire) {
       const r = results[e.impl];
       const ms = wireDelta(adverts, e);
       if (ms === undefined) o.failures.push(`${e.impl} ${e.kind} at ${new Date(e.at).toISOString()}: adverts not found in the capture`);
-      else r[e.kind === 'crash' ? 'crashWire' : e.kind === 'term' ? 'termWire' : 'fastWire'].push(ms);
+      else r[`${e.kind}Wire` as const].push(ms);
     }
   }
   return results;
@@ -151,11 +157,7 @@ async function elect(p: Pair): Promise<void> {
   await steady(p);
 }
 
-/**
- * Waits until the master alone holds the VIP, the backup is BACKUP, and the client's
- * answers come from the master; then a random fraction of an interval, so that the
- * next kill falls at any point of the advert cycle.
- */
+/** Waits until the master alone holds the VIP, the backup is BACKUP, and the client's answers come from the master. */
 async function steady(p: Pair): Promise<void> {
   await waitForStates(p.master, ['VI_1'], 'MASTER', 30_000);
   await waitForStates(p.backup, ['VI_1'], 'BACKUP', 30_000);
@@ -168,7 +170,7 @@ async function steady(p: Pair): Promise<void> {
   p.probe.off();
   p.probe.on();
   await p.probe.waitFor(p.mHost, t, 15_000);
-  await sleep(200 + p.advertInt * 1000 * Math.random());
+  await sleep(200);
 }
 
 /** Runs one trial; on failure records why and brings the pair back to a steady state. */
@@ -185,20 +187,22 @@ async function guarded(o: FailoverOptions, p: Pair, what: string, fn: () => Prom
   }
 }
 
-async function v2Trial(p: Pair, r: Record<FailoverMeasure, number[]>, wire: WireEvent[]): Promise<void> {
+async function v2Trial(p: Pair, r: Record<FailoverMeasure, number[]>, wire: WireEvent[], log: (m: string) => void): Promise<void> {
   const down = masterDownMs(2, BACKUP_PRIO, 1);
   await steady(p);
-  // crash
+  // crash, right after an advert: the backup waits a full Master_Down_Interval
   {
+    await p.live.next(p.mSrc, p.vrid);
     const { at, exited } = await p.master.crash();
     wire.push({ impl: p.impl, kind: 'crash', at, pair: p });
     const vipAt = await p.monB.waitFor(p.vip, at, down + 10_000);
     const httpAt = await p.probe.waitFor(p.bHost, at, down + 15_000);
     r.crashVip.push(vipAt - at);
     r.crashHttp.push(httpAt - at);
+    log(`  crash: VIP on ${p.bHost} after ${(vipAt - at).toFixed(0)} ms, HTTP after ${(httpAt - at).toFixed(0)} ms`);
     await exited;
   }
-  await preempt(p, r);
+  await preempt(p, r, wire, log);
   await steady(p);
   // graceful
   {
@@ -208,30 +212,35 @@ async function v2Trial(p: Pair, r: Record<FailoverMeasure, number[]>, wire: Wire
     const httpAt = await p.probe.waitFor(p.bHost, at, down + 15_000);
     r.termVip.push(vipAt - at);
     r.termHttp.push(httpAt - at);
+    log(`  graceful: VIP on ${p.bHost} after ${(vipAt - at).toFixed(0)} ms, HTTP after ${(httpAt - at).toFixed(0)} ms`);
     await exited;
   }
-  await preempt(p, r);
+  await preempt(p, r, wire, log);
 }
 
 /** Starts the stopped master again: time until it holds the VIP and answers the client. */
-async function preempt(p: Pair, r: Record<FailoverMeasure, number[]>): Promise<void> {
+async function preempt(p: Pair, r: Record<FailoverMeasure, number[]>, wire: WireEvent[], log: (m: string) => void): Promise<void> {
   await sleep(500);
   const at = wallMs();
+  wire.push({ impl: p.impl, kind: 'preempt', at, pair: p });
   await p.master.start();
   const vipAt = await p.monM.waitFor(p.vip, at, 30_000);
   const httpAt = await p.probe.waitFor(p.mHost, at, 35_000);
   r.preemptVip.push(vipAt - at);
   r.preemptHttp.push(httpAt - at);
+  log(`  preemption: VIP back on ${p.mHost} ${(vipAt - at).toFixed(0)} ms after its start, HTTP after ${(httpAt - at).toFixed(0)} ms`);
 }
 
-async function fastTrial(p: Pair, r: Record<FailoverMeasure, number[]>, wire: WireEvent[]): Promise<void> {
+async function fastTrial(p: Pair, r: Record<FailoverMeasure, number[]>, wire: WireEvent[], log: (m: string) => void): Promise<void> {
   await steady(p);
+  await p.live.next(p.mSrc, p.vrid);
   const { at, exited } = await p.master.crash();
   wire.push({ impl: p.impl, kind: 'fast', at, pair: p });
   const vipAt = await p.monB.waitFor(p.vip, at, 10_000);
   const httpAt = await p.probe.waitFor(p.bHost, at, 15_000);
   r.fastVip.push(vipAt - at);
   r.fastHttp.push(httpAt - at);
+  log(`  crash: VIP on ${p.bHost} after ${(vipAt - at).toFixed(0)} ms, HTTP after ${(httpAt - at).toFixed(0)} ms`);
   await exited;
   await sleep(300);
   await p.master.start();
@@ -249,6 +258,12 @@ function wireDelta(adverts: readonly Advert[], e: WireEvent): number | undefined
   const mine = adverts.filter((a) => a.vrid === vrid);
   let from: Advert | undefined;
   let expected: number;
+  if (e.kind === 'preempt') {
+    // RFC 3768 §6.4.2: a restarted master with preempt ignores the lower-priority adverts
+    // and takes over when its Master_Down_Timer fires; what is left is its start-up.
+    const first = mine.find((a) => a.src === mSrc && a.priority > 0 && a.time > at);
+    return first && first.time - at < 30 ? (first.time - at) * 1000 - masterDownMs(2, MASTER_PRIO, 1) : undefined;
+  }
   if (e.kind === 'term') {
     from = mine.find((a) => a.src === mSrc && a.priority === 0 && a.time >= at - 0.05);
     expected = skewMs(2, BACKUP_PRIO, 1);

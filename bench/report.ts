@@ -4,7 +4,7 @@ import type { Impl } from './lib/daemons.js';
 import type { FailoverMeasure, FailoverResults } from './failover.js';
 import type { FalseFailoverResults } from './false-failover.js';
 import { fmt, max, median, percentile, ratio } from './lib/stats.js';
-import { BACKUP_PRIO, masterDownMs, skewMs } from './lib/topology.js';
+import { BACKUP_PRIO, MASTER_PRIO, masterDownMs, skewMs } from './lib/topology.js';
 
 export interface ReportInput {
   readonly header: readonly string[];
@@ -33,9 +33,10 @@ function failoverTable(f: FailoverResults): string[] {
   const down2 = masterDownMs(2, BACKUP_PRIO, 1);
   const skew2 = skewMs(2, BACKUP_PRIO, 1);
   const down3 = masterDownMs(3, BACKUP_PRIO, 0.1);
-  type Row = [FailoverMeasure, string, 'ratio' | number];
+  const down150 = masterDownMs(2, MASTER_PRIO, 1);
+  type Row = [FailoverMeasure, string, 'ratio' | 'none' | number];
   const rows: Row[] = [
-    ['crashVip', 'crash (SIGKILL master) → VIP on the backup', 'ratio'],
+    ['crashVip', 'crash (SIGKILL master right after its advert) → VIP on the backup', 'ratio'],
     ['crashHttp', 'crash → first HTTP answer from the backup via the VIP', 'ratio'],
     ['crashWire', `crash: Master_Down on the wire − RFC (${down2.toFixed(0)} ms)`, 10],
     ['termVip', 'graceful (SIGTERM master) → VIP on the backup', 'ratio'],
@@ -43,6 +44,7 @@ function failoverTable(f: FailoverResults): string[] {
     ['termWire', `graceful: priority-0 advert → takeover advert − Skew_Time (${skew2.toFixed(0)} ms)`, 10],
     ['preemptVip', 'preemption: master started again → VIP back on it', 'ratio'],
     ['preemptHttp', 'preemption → first HTTP answer from the master', 'ratio'],
+    ['preemptWire', `preemption: start-up (its first advert − its start − Master_Down ${down150.toFixed(0)} ms)`, 'none'],
     ['fastVip', 'VRRPv3 advert_int 0.1 crash → VIP on the backup', 'ratio'],
     ['fastHttp', 'VRRPv3 advert_int 0.1 crash → first HTTP answer', 'ratio'],
     ['fastWire', `VRRPv3 advert_int 0.1: Master_Down on the wire − RFC (${down3.toFixed(1)} ms)`, 5],
@@ -52,9 +54,9 @@ function failoverTable(f: FailoverResults): string[] {
     '',
     'VIP: the kernel\'s RTM_NEWADDR on the new holder (`ip -ts monitor address`). HTTP: the client, probing the VIP',
     'every 10 ms on fresh connections, gets its first answer from the new holder\'s nginx. Times run from the',
-    'signal (preemption: from starting the daemon, so its start-up counts). Wire: client-side capture; the crash',
-    'row is the dead master\'s last advert → the backup\'s first, minus 3·Advertisement_Interval + Skew_Time for',
-    `priority ${BACKUP_PRIO}.`,
+    'signal (preemption: from starting the daemon, so its start-up counts). The crash comes right after one of',
+    'the master\'s adverts, the worst case. Wire: the client\'s capture; the crash rows are the dead master\'s last',
+    `advert → the backup's first, minus 3·Advertisement_Interval + Skew_Time for priority ${BACKUP_PRIO}.`,
     '',
     '| measure | vipd median | vipd p95 | keepalived median | keepalived p95 | n | ratio vipd/keepalived (median) | target | vipd meets it |',
     '|---|--:|--:|--:|--:|--:|--:|---|---|',
@@ -62,21 +64,21 @@ function failoverTable(f: FailoverResults): string[] {
   for (const [key, label, target] of rows) {
     const v = f.vipd[key];
     const k = f.keepalived[key];
-    const digits = target === 'ratio' ? 0 : 1;
-    const signed = (x: number): string => (target !== 'ratio' && x > 0 ? '+' : '') + fmt(x, digits);
-    let targetText: string;
+    const isDelta = typeof target === 'number';
+    const digits = isDelta ? 1 : 0;
+    const signed = (x: number): string => (isDelta && x > 0 ? '+' : '') + fmt(x, digits);
+    let targetText = '–';
     let met: boolean | undefined;
     if (target === 'ratio') {
       targetText = 'ratio ≤ 1.0';
-      const vr = median(v);
-      const kr = median(k);
-      met = Number.isFinite(vr) && Number.isFinite(kr) && kr > 0 ? vr / kr <= 1.0 : undefined;
-    } else {
+      const shown = ratio(median(v), median(k));
+      met = shown === '–' ? undefined : Number(shown) <= 1.0; // judged at the precision shown
+    } else if (isDelta) {
       targetText = `within ${target} ms`;
       met = v.length > 0 ? Math.abs(median(v)) <= target && Math.abs(percentile(v, 95)) <= target : undefined;
     }
     out.push(
-      `| ${label} | ${signed(median(v))} | ${signed(percentile(v, 95))} | ${signed(median(k))} | ${signed(percentile(k, 95))} | ${v.length}/${k.length} | ${target === 'ratio' ? ratio(median(v), median(k)) : '–'} | ${targetText} | ${yesNo(met)} |`,
+      `| ${label} | ${signed(median(v))} | ${signed(percentile(v, 95))} | ${signed(median(k))} | ${signed(percentile(k, 95))} | ${v.length}/${k.length} | ${isDelta ? '–' : ratio(median(v), median(k))} | ${targetText} | ${yesNo(met)} |`,
     );
   }
   out.push('');
@@ -102,7 +104,7 @@ function costTable(c: CostResults): string[] {
         const k = cell(c.keepalived[size], role, what);
         const limit = what === 'cpu' ? (size === 1 ? 0.5 : undefined) : size === 1 ? 60 : 120;
         const label = `${what === 'cpu' ? 'idle CPU %' : 'RSS MiB'}, ${size} instance${size > 1 ? 's' : ''}, ${role}`;
-        const targetText = limit === undefined ? '–' : what === 'cpu' ? `< ${limit} %` : `≤ ${limit} MB`;
+        const targetText = limit === undefined ? '–' : what === 'cpu' ? `< ${limit} %` : `≤ ${limit} MiB`;
         const met = limit === undefined || !Number.isFinite(v) ? undefined : what === 'cpu' ? v < limit : v <= limit;
         out.push(`| ${label} | ${fmt(v, what === 'cpu' ? 2 : 1)} | ${fmt(k, what === 'cpu' ? 2 : 1)} | ${ratio(v, k)} | ${targetText} | ${yesNo(met)} |`);
       }

@@ -110,3 +110,33 @@ export function takeovers(adverts: readonly Advert[], backupSrc: string, vrids: 
   }
   return n;
 }
+
+/**
+ * tcpdump printing each VRRP packet as it arrives (--immediate-mode, line-buffered), so
+ * the bench can act right after a given router's advert: a crash timed that way is the
+ * worst case (a full Master_Down_Interval to wait), the same for both implementations.
+ */
+export class LiveAdverts {
+  readonly #proc: NsProcess;
+
+  private constructor(proc: NsProcess) {
+    this.#proc = proc;
+  }
+
+  static async start(lan: Lan, host: string, ifname = 'eth0'): Promise<LiveAdverts> {
+    const proc = lan.spawn(host, ['tcpdump', '-i', ifname, '-n', '-l', '--immediate-mode', '-tt', 'ip proto 112']);
+    await proc.waitForLine(/listening on/, { stream: 'stderr', timeoutMs: 15_000 });
+    return new LiveAdverts(proc);
+  }
+
+  /** Resolves when the next advert (priority > 0) from `src` for `vrid` arrives. */
+  async next(src: string, vrid: number, timeoutMs = 10_000): Promise<void> {
+    const esc = src.replaceAll('.', '\\.');
+    const re = new RegExp(`IP ${esc} > [^:]+: VRRPv\\d, Advertisement, vrid ${vrid}, prio [1-9]`);
+    await this.#proc.waitForLine(re, { stream: 'stdout', after: this.#proc.mark(), timeoutMs });
+  }
+
+  async stop(): Promise<void> {
+    await this.#proc.kill('SIGINT', 3000);
+  }
+}

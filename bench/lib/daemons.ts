@@ -145,6 +145,7 @@ class KeepalivedDaemon implements Daemon {
   readonly #vrrpPid: string;
   readonly #checkPid: string;
   #proc: NsProcess | undefined;
+  #child = 0;
   #states = new Map<string, string>();
   #parsed = { stdout: 0, stderr: 0 };
 
@@ -176,6 +177,8 @@ class KeepalivedDaemon implements Daemon {
     this.#states = new Map();
     this.#parsed = { stdout: 0, stderr: 0 };
     await proc.waitForLine(/Startup complete/, { timeoutMs: 30_000 });
+    // Read now, so that crash() sends its signal without a file read first.
+    this.#child = await this.#vrrpChild();
   }
 
   async #vrrpChild(): Promise<number> {
@@ -191,9 +194,8 @@ class KeepalivedDaemon implements Daemon {
   async crash(): Promise<{ at: number; exited: Promise<void> }> {
     const proc = this.#proc;
     if (!proc?.running) throw new Error(`keepalived on ${this.host} is not running`);
-    const child = await this.#vrrpChild();
     const at = wallMs();
-    process.kill(child, 'SIGKILL');
+    process.kill(this.#child, 'SIGKILL');
     // With -R the parent exits once its VRRP child is gone; make sure of it.
     return { at, exited: waitExit(proc, 5000) };
   }

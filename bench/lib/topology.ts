@@ -43,17 +43,19 @@ http {
 
 /**
  * Gives every host interfaces eth1..eth<extra>, each pair of hosts joined by its own
- * bridge br<k> in the switch namespace, addressed `${subnet(k)}.<host number>/24`.
+ * bridge br<k> in the switch namespace, addressed `${subnet(k)}.<n>/24` where n is the
+ * host's number on eth0.
  */
 export async function addInterfaces(lan: Lan, extra: number, subnet: (k: number) => string): Promise<void> {
   for (let k = 1; k <= extra; k++) {
     await lan.execSwitch(['ip', 'link', 'add', `br${k}`, 'type', 'bridge', 'mcast_snooping', '0']);
     await lan.execSwitch(['ip', 'link', 'set', `br${k}`, 'up']);
-    for (const [i, h] of lan.hosts.entries()) {
+    for (const h of lan.hosts) {
       const port = `q${k}-${h.name}`;
+      const n = h.ipv4.split('.').at(-1) as string; // the same host number as on eth0
       await lan.execSwitch(['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', `eth${k}`, 'netns', h.ns]);
       await lan.execSwitch(['ip', 'link', 'set', port, 'master', `br${k}`, 'up']);
-      await lan.exec(h.name, ['ip', 'addr', 'add', `${subnet(k)}.${i + 1}/24`, 'dev', `eth${k}`]);
+      await lan.exec(h.name, ['ip', 'addr', 'add', `${subnet(k)}.${n}/24`, 'dev', `eth${k}`]);
       await lan.exec(h.name, ['ip', 'link', 'set', `eth${k}`, 'up']);
     }
   }
