@@ -320,10 +320,12 @@ export class NetlinkClient {
   /**
    * The interface's primary IPv4 address, keepalived's default advert source: the first
    * non-secondary IPv4 address. `exclude` lists addresses not to pick (our own VIPs).
+   * When the only primary is excluded — with promote_secondaries, removing the host's
+   * address promotes the first secondary, often a VIP — the first other address serves.
    */
   async primaryIpv4(index: number, exclude: readonly string[] = []): Promise<string | undefined> {
-    const addrs = await this.listAddresses({ index, family: 4 });
-    return addrs.find((a) => !a.flags.includes('secondary') && !exclude.includes(a.address))?.address;
+    const addrs = (await this.listAddresses({ index, family: 4 })).filter((a) => !exclude.includes(a.address));
+    return (addrs.find((a) => !a.flags.includes('secondary')) ?? addrs[0])?.address;
   }
 
   /** The interface's IPv6 link-local address (RFC 5798 §5.1.2.1: the advert source), usable ones first. */
