@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Vip } from '../config/model.js';
 import { isVipdError } from '../errors.js';
 import type { AddressSpec, NetlinkClient } from '../net/netlink.js';
+import { errnoName } from '../net/native.js';
 import { canonicalAddress } from '../protocol/index.js';
 import { vipText } from './params.js';
 
@@ -155,6 +156,8 @@ export class VipManager {
           else log.debug({ vip: vipText(v), dev }, 'VIP removed');
         }
       } catch (err) {
+        // The interface went away between the lookup and the request: so did the address.
+        if (errnoName(err) === 'ENODEV') continue;
         log.error({ vip: vipText(v), dev, err: errText(err) }, `(${spec.owner}) kernel refused to remove ${vipText(v)} from ${dev}: ${errText(err)}`);
       }
     }
