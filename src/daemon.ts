@@ -41,6 +41,7 @@ import { TrackerBoard, type PriorityChange, type TrackerRef } from './runtime/tr
 import { Tracking } from './runtime/tracking.js';
 import { SplitBrainWatch, type SplitBrainChange } from './runtime/split-brain.js';
 import { VipManager, type OwnedVips } from './runtime/vips.js';
+import { RefusalRetry } from './runtime/vip-refusal.js';
 import { masterDownIntervalMs, syncGroupInitialStates, type InstanceState, type PriorityResult } from './vrrp/index.js';
 
 /** Per-instance runtime facts the pure core does not keep. */
@@ -70,9 +71,9 @@ interface Runtime {
   readonly splitBrain: SplitBrainWatch;
   /**
    * The kernel refused our VIPs: we must not claim MASTER for addresses we cannot hold.
-   * FAULT until `timer` fires, then we try again (back-off doubles up to a minute).
+   * FAULT until it says to try again (runtime/vip-refusal.ts).
    */
-  vipRefusal: { reason: string; backoffMs: number; at: number; timer: NodeJS.Timeout | undefined } | null;
+  readonly vipRefusal: RefusalRetry;
   /**
    * Start-up waits while a weight-0 vrrp_script has no result yet: keepalived keeps such an
    * instance in INIT rather than showing a FAULT nobody has seen.
@@ -317,7 +318,7 @@ export class Daemon implements DaemonHandle {
       ...(auth !== null && authType === AUTH_PASS ? { authPass: authDataFromPassword(auth.password) } : {}),
       unicast: inst.unicast,
     };
-    return {
+    const rt: Runtime = {
       cfg: inst,
       unit,
       source: null,
@@ -343,11 +344,17 @@ export class Daemon implements DaemonHandle {
       fed: null,
       lastWarned: new Map(),
       splitBrain: new SplitBrainWatch(),
-      vipRefusal: null,
+      vipRefusal: new RefusalRetry({
+        onRetry: () => {
+          if (this.#runtimes.get(rt.cfg.name) === rt) this.#refreshFaults(rt);
+        },
+        masterDownMs: () => this.#masterDownMs(rt),
+      }),
       startupPending: false,
       refs: [],
       sending: new Set(),
     };
+    return rt;
   }
 
   #owned(rt: Runtime): OwnedVips {
@@ -528,7 +535,7 @@ export class Daemon implements DaemonHandle {
     if (rt.source === null && ifname !== null && this.#ifindex(ifname) !== undefined) {
       faults.push(`no IPv${rt.cfg.family} ${rt.cfg.family === 6 ? 'link-local ' : ''}address on ${ifname} to send adverts from`);
     }
-    if (rt.vipRefusal?.timer !== undefined) faults.push(rt.vipRefusal.reason);
+    if (rt.vipRefusal.fault !== null) faults.push(rt.vipRefusal.fault);
     rt.ownFaults = faults;
     this.#feedPriority(rt);
   }
@@ -536,16 +543,8 @@ export class Daemon implements DaemonHandle {
   #vipsRefused(owner: string, problems: readonly string[]): void {
     const rt = this.#runtimes.get(owner);
     if (rt === undefined || this.#stopping) return;
-    const now = this.#sched.now();
-    const prev = rt.vipRefusal;
-    // Refused again soon after the last try: wait longer. A long quiet spell starts over.
-    const backoffMs = prev !== null && now - prev.at < 2 * prev.backoffMs + 60_000 ? Math.min(60_000, prev.backoffMs * 2) : 1000;
-    clearTimeout(prev?.timer);
-    const timer = setTimeout(() => {
-      if (rt.vipRefusal) rt.vipRefusal.timer = undefined;
-      if (this.#runtimes.get(owner) === rt) this.#refreshFaults(rt);
-    }, backoffMs);
-    rt.vipRefusal = { reason: `cannot hold VIPs (${problems.join('; ')}); trying again in ${backoffMs / 1000} s`, backoffMs, at: now, timer };
+    const devs = new Set([...rt.cfg.vips, ...rt.cfg.excludedVips].map((v) => v.dev ?? rt.cfg.interface ?? ''));
+    rt.vipRefusal.refused(problems, [...devs].filter((d) => d !== ''));
     this.#refreshFaults(rt);
   }
 
@@ -682,6 +681,7 @@ export class Daemon implements DaemonHandle {
 
   /** An advert for our VRID from another router: while we are MASTER, that is a split brain. */
   #heardAsMaster(rt: Runtime, src: string, evidence: string): void {
+    rt.vipRefusal.heardMaster();
     if (this.#engine.state(rt.cfg.name)?.state !== 'MASTER') return;
     const change = rt.splitBrain.heard(this.#sched.now(), new Date().toISOString(), src, evidence, this.#masterDownMs(rt));
     this.#splitBrainChanged(rt, change);
@@ -832,6 +832,7 @@ export class Daemon implements DaemonHandle {
       // An interface that gained or lost its address may change an instance's source.
       const link = this.#monitor?.links().get(ev.index);
       if (link) void this.#reresolveSources(link.name);
+      if (link && ev.change === 'added') for (const rt of this.#runtimes.values()) rt.vipRefusal.news(link.name);
       return;
     }
     // link news
@@ -855,14 +856,20 @@ export class Daemon implements DaemonHandle {
         }
       }
       void this.#reresolveSources(n);
+      if (!ev.deleted && ev.up) for (const rt of this.#runtimes.values()) rt.vipRefusal.news(n);
     }
   }
 
+  /** The latest source resolution started per instance. */
+  readonly #resolving = new WeakMap<Runtime, number>();
   async #reresolveSources(ifname: string): Promise<void> {
     for (const rt of this.#runtimes.values()) {
       if (rt.cfg.interface !== ifname) continue;
+      const seq = (this.#resolving.get(rt) ?? 0) + 1;
+      this.#resolving.set(rt, seq);
       const source = await this.#resolveSource(rt.cfg);
-      if (!this.#runtimes.has(rt.cfg.name)) continue;
+      // News overtook this answer (a rename right after a link change): the later call decides.
+      if (!this.#runtimes.has(rt.cfg.name) || this.#resolving.get(rt) !== seq) continue;
       if (source !== rt.source) {
         this.#log.info({ instance: rt.cfg.name, from: rt.source, to: source }, `(${rt.cfg.name}) advert source is now ${source ?? 'none'}`);
         rt.source = source;
@@ -984,7 +991,7 @@ export class Daemon implements DaemonHandle {
       releases.push(rt.vipsReady);
       this.#detachTransport(rt);
       this.#board.unsubscribe(n);
-      clearTimeout(rt.vipRefusal?.timer);
+      rt.vipRefusal.close();
       this.#runtimes.delete(n);
     }
     await Promise.all(releases);
@@ -1099,7 +1106,7 @@ export class Daemon implements DaemonHandle {
 
   #close(): void {
     this.#engine.close();
-    for (const rt of this.#runtimes.values()) clearTimeout(rt.vipRefusal?.timer);
+    for (const rt of this.#runtimes.values()) rt.vipRefusal.close();
     for (const e of this.#transports.values()) e.transport?.close();
     this.#transports.clear();
     this.#garp?.close();
