@@ -1,8 +1,10 @@
 /**
  * Control socket server: a unix socket, mode 0600 in a 0700 directory, so only root
  * (the daemon's user) can connect. Each connection may send several requests; the
- * handler's answers go back in order. Oversized or malformed input gets an error
- * response and the connection is closed.
+ * handler's answers go back in order, and a client that does not read them is not read
+ * either (back-pressure), so no client can make the daemon buffer without end. Oversized
+ * or malformed input gets an error response and the daemon closes the connection; past
+ * `maxClients`, new clients get an EBUSY answer.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { mkdir, chmod, unlink, stat } from 'node:fs/promises';
@@ -51,6 +53,40 @@ function errorResponse(code: string, message: string): ControlResponse {
   return { ok: false, error: { code, message } };
 }
 
+/** Requests a connection may have outstanding before the server stops reading it. */
+const MAX_PENDING = 8;
+/** How long a refused client may take to read its error before the server cuts it off. */
+const CLOSE_GRACE_MS = 500;
+
+/** Resolves when the socket's write buffer has drained, or the socket is gone. */
+function drained(sock: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      sock.off('drain', done);
+      sock.off('close', done);
+      resolve();
+    };
+    sock.on('drain', done);
+    sock.on('close', done);
+  });
+}
+
+/**
+ * Sends a last line and closes the connection from our side: whatever the client still
+ * sends is read and dropped (closing on unread data could cost it the line), and a client
+ * that keeps its end open is cut off after a short grace.
+ */
+function closeWith(sock: Socket, res: ControlResponse): void {
+  if (sock.destroyed) return;
+  sock.on('error', () => sock.destroy());
+  sock.on('data', () => undefined);
+  sock.resume();
+  sock.end(JSON.stringify(res) + '\n');
+  // A timer, not the socket's idle timeout: a client that keeps writing must not keep it open.
+  const cut = setTimeout(() => sock.destroy(), CLOSE_GRACE_MS);
+  sock.once('close', () => clearTimeout(cut));
+}
+
 export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
   const dir = dirname(opts.path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -72,8 +108,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
 
   const server: Server = createServer((sock) => {
     if (sockets.size >= maxClients) {
-      sock.end(JSON.stringify(errorResponse('EBUSY', 'too many control clients')) + '\n');
-      sock.destroy();
+      closeWith(sock, errorResponse('EBUSY', `too many control clients (${maxClients}); try again`));
       return;
     }
     sockets.add(sock);
@@ -83,28 +118,28 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     sock.on('error', () => sock.destroy());
 
     let buffered = '';
+    /** Requests taken off `buffered` and not answered yet. */
+    let pending = 0;
+    let closing = false;
     let chain = Promise.resolve();
+    // Answers leave in order: an error goes after those of the requests before it.
     const refuse = (message: string): void => {
-      sock.end(JSON.stringify(errorResponse('ECONTROL', message)) + '\n');
+      closing = true;
+      sockets.delete(sock); // on its way out: its slot is free for the next client
+      buffered = '';
+      chain = chain.then(() => closeWith(sock, errorResponse('ECONTROL', message)));
     };
-    sock.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
+    const pump = (): void => {
+      while (!closing && !sock.destroyed && pending < MAX_PENDING) {
+        const nl = buffered.indexOf('\n');
+        if (nl < 0) break;
         const line = buffered.slice(0, nl).trim();
         buffered = buffered.slice(nl + 1);
         if (line === '') continue;
-        if (Buffer.byteLength(line) > MAX_REQUEST_BYTES) {
-          refuse(`request longer than ${MAX_REQUEST_BYTES} bytes`);
-          buffered = '';
-          return;
-        }
+        if (Buffer.byteLength(line) > MAX_REQUEST_BYTES) return refuse(`request longer than ${MAX_REQUEST_BYTES} bytes`);
         const req = parseRequest(line);
-        if ('error' in req) {
-          chain = chain.then(() => refuse(req.error));
-          buffered = '';
-          return;
-        }
+        if ('error' in req) return refuse(req.error);
+        pending++;
         chain = chain.then(async () => {
           let res: ControlResponse;
           try {
@@ -113,19 +148,33 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
             const code = err instanceof VipdError ? err.code : 'EINTERNAL';
             res = errorResponse(code, err instanceof Error ? err.message : String(err));
           }
-          if (!sock.destroyed) sock.write(JSON.stringify(res) + '\n');
+          // A client that does not read its answers gets no more until it does (a status
+          // document is ~1000 times the size of the request for it).
+          if (!sock.destroyed && !sock.write(JSON.stringify(res) + '\n')) await drained(sock);
+          pending--;
+          pump();
         });
       }
-      if (Buffer.byteLength(buffered) > MAX_REQUEST_BYTES) {
-        refuse(`request longer than ${MAX_REQUEST_BYTES} bytes`);
-        buffered = '';
+      if (closing || sock.destroyed) return;
+      // An unfinished request already over the limit is refused without waiting for its end.
+      if (buffered.indexOf('\n') < 0 && Buffer.byteLength(buffered) > MAX_REQUEST_BYTES) {
+        return refuse(`request longer than ${MAX_REQUEST_BYTES} bytes`);
       }
+      if (pending >= MAX_PENDING) sock.pause();
+      else sock.resume();
+    };
+    sock.on('data', (chunk: string) => {
+      if (closing) return; // what follows a refused request is read and dropped
+      buffered += chunk;
+      pump();
     });
   });
+  // An accept() failure (EMFILE when file descriptors run out) must not take the daemon down.
+  server.on('error', () => undefined);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.path, () => {
+    server.listen({ path: opts.path, backlog: 1024 }, () => {
       server.off('error', reject);
       resolve();
     });
