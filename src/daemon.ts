@@ -8,6 +8,7 @@
  * the engine's monotonic clock; wall-clock time is only used for what humans read.
  */
 import { writeFile, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { DaemonOptions } from './cli/vipd.js';
 import { hostChecksAsync, loadConfigAsync, formatDiagnostic, type Config, type Diagnostic, type VrrpInstance } from './config/index.js';
@@ -42,6 +43,7 @@ import { Tracking } from './runtime/tracking.js';
 import { SplitBrainWatch, type SplitBrainChange } from './runtime/split-brain.js';
 import { VipManager, type OwnedVips } from './runtime/vips.js';
 import { RefusalRetry } from './runtime/vip-refusal.js';
+import { watchReloadRefusal, WATCH_TRIGGER } from './runtime/reload-guard.js';
 import { masterDownIntervalMs, syncGroupInitialStates, type InstanceState, type PriorityResult } from './vrrp/index.js';
 
 /** Per-instance runtime facts the pure core does not keep. */
@@ -903,6 +905,14 @@ export class Daemon implements DaemonHandle {
       this.#log.error({ trigger }, 'reload refused: the new configuration has errors; still running the previous one');
       return { ok: false, diagnostics, kept: [], rebuilt: [], added: [], removed: [] };
     }
+    if (trigger === WATCH_TRIGGER) {
+      const why = await watchReloadRefusal(this.#config, res.config, res.diagnostics);
+      if (why !== null) {
+        this.#logDiagnostics(res.diagnostics);
+        this.#log.error({ trigger, reason: why }, `reload refused: ${why}; still running the previous configuration`);
+        return { ok: false, diagnostics: [...diagnostics, why], kept: [], rebuilt: [], added: [], removed: [] };
+      }
+    }
     this.#logDiagnostics(await hostChecksAsync(res.config));
     const next = res.config;
     const old = this.#config;
@@ -1002,10 +1012,14 @@ export class Daemon implements DaemonHandle {
     const files = this.#config.files;
     await this.#watcher?.close();
     const { watch } = await import('chokidar');
-    const w = watch(files, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 } });
-    const changed = (): void => {
+    // Their directories too: chokidar forgets a file once it is deleted, and a file put back
+    // (or renamed into place) would go unnoticed. Other files there are none of our business.
+    const dirs = [...new Set(files.map((f) => dirname(f)))];
+    const w = watch([...files, ...dirs], { ignoreInitial: true, depth: 0, awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 } });
+    const changed = (path: string): void => {
+      if (!files.includes(path)) return;
       clearTimeout(this.#watchTimer);
-      this.#watchTimer = setTimeout(() => void this.reload('config file changed'), 300);
+      this.#watchTimer = setTimeout(() => void this.reload(WATCH_TRIGGER), 300);
     };
     w.on('change', changed).on('add', changed).on('unlink', changed);
     w.on('error', (err: unknown) => this.#log.warn({ err: String(err) }, 'config watcher: ' + String(err)));
