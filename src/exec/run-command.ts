@@ -42,6 +42,11 @@ export interface RunResult {
   readonly output: string;
   readonly truncated: boolean;
   readonly durationMs: number;
+  /**
+   * The script exited but processes it started still run in its process group (this id):
+   * the owner may end them with killLeftovers() when it stops.
+   */
+  readonly leftoverGroup?: number;
 }
 
 export function describeOutcome(o: RunOutcome): string {
@@ -78,7 +83,7 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
     let killTimer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
 
-    const finish = (outcome: RunOutcome): void => {
+    const finish = (outcome: RunOutcome, leftoverGroup?: number): void => {
       if (settled) return;
       settled = true;
       clearTimeout(termTimer);
@@ -89,6 +94,7 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
         output: Buffer.concat(chunks).toString('utf8'),
         truncated,
         durationMs: performance.now() - started,
+        ...(leftoverGroup !== undefined ? { leftoverGroup } : {}),
       });
     };
 
@@ -172,11 +178,12 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
             : { kind: 'exit', code: code ?? 0 };
       // keepalived: once a stopped script is gone, SIGKILL whatever is left of its group.
       if (stopping !== null) killGroup('SIGKILL');
+      const leftover = stopping === null && pid !== undefined && groupAlive(pid) ? pid : undefined;
       const streams = [child.stdout, child.stderr];
       const open = new Set(streams.filter((s) => !s.readableEnded && !s.destroyed));
       const done = (): void => {
         clearTimeout(settleTimer);
-        finish(outcome);
+        finish(outcome, leftover);
         // Keep draining what a background child may still write, without holding the loop.
         for (const s of streams) (s as unknown as { unref?: () => void }).unref?.();
       };
@@ -191,6 +198,55 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
       }
     });
   });
+}
+
+/** Whether process group `pgid` still has a member. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether `pgid` is still the group a finished script left behind. While any member lives
+ * the kernel keeps the number, so no new process can have it as its pid; a group of that
+ * number with a live process of that pid is someone else's (the number was reused).
+ */
+export function isLeftoverGroup(pgid: number): boolean {
+  if (!groupAlive(pgid)) return false;
+  try {
+    process.kill(pgid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Ends the processes finished scripts left behind (their process groups): SIGTERM, then
+ * SIGKILL to what is still there after `graceMs`. Resolves when done.
+ */
+export async function killLeftovers(groups: Iterable<number>, graceMs = 300): Promise<void> {
+  const signal = (list: number[], sig: NodeJS.Signals): number[] =>
+    list.filter((g) => {
+      if (!isLeftoverGroup(g)) return false;
+      try {
+        process.kill(-g, sig);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  let left = signal([...groups], 'SIGTERM');
+  const deadline = performance.now() + graceMs;
+  while (left.length > 0 && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    left = left.filter(groupAlive);
+  }
+  signal(left, 'SIGKILL');
 }
 
 /**

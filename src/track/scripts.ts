@@ -23,7 +23,7 @@
 import type { Logger } from 'pino';
 import { shellConstruct, shellFix } from '../config/host-checks.js';
 import type { VrrpScript } from '../config/model.js';
-import { describeOutcome, runCommand, type RunOptions, type RunResult } from '../exec/run-command.js';
+import { describeOutcome, isLeftoverGroup, killLeftovers, runCommand, type RunOptions, type RunResult } from '../exec/run-command.js';
 import type { ScriptUsers } from '../exec/users.js';
 import { applyResult, carryOver, initialDebounce, type DebounceState, type DebouncedStatus } from './debounce.js';
 import { checkProgram, type CheckOptions, type ProgramCheck } from './program-check.js';
@@ -102,6 +102,8 @@ export class ScriptTracker {
   #problem: string | null = null;
   readonly #notes = new Set<string>();
   #skipStreak = 0;
+  /** Process groups of finished runs that left processes behind: ended when we close. */
+  readonly #leftovers = new Set<number>();
   #info: Omit<ScriptTrackerInfo, 'name' | 'status' | 'running' | 'problem'> = {
     runs: 0,
     successes: 0,
@@ -156,13 +158,19 @@ export class ScriptTracker {
     this.#tick();
   }
 
-  /** Stops scheduling and kills a running script's process group (SIGTERM, then SIGKILL). Safe twice. */
+  /**
+   * Stops scheduling and kills a running script's process group (SIGTERM, then SIGKILL), and
+   * what earlier runs left running in theirs (a health check has no business leaving
+   * processes behind; keepalived leaves them to systemd's KillMode). Safe twice.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#abort?.abort();
-    await this.#current;
+    const groups = [...this.#leftovers];
+    this.#leftovers.clear();
+    await Promise.all([this.#current, killLeftovers(groups)]);
   }
 
   #tick(): void {
@@ -222,6 +230,7 @@ export class ScriptTracker {
       ...(this.#o.maxOutputBytes !== undefined ? { maxOutputBytes: this.#o.maxOutputBytes } : {}),
       ...creds,
     });
+    if (r.leftoverGroup !== undefined) this.#leftBehind(r.leftoverGroup);
     if (this.#closed || r.outcome.kind === 'aborted') return;
     if (r.outcome.kind === 'error') {
       this.#cannotRun(`${argv[0] ?? ''} ${describeOutcome(r.outcome)}`, r.outcome.errno === 'ENOENT', startedAt, r.durationMs);
@@ -257,6 +266,22 @@ export class ScriptTracker {
       this.#log.warn({ timeoutMs: s.timeoutMs }, `vrrp_script ${s.name}: ${s.command.text} timed out after ${s.timeoutMs} ms; killed`);
     }
     this.#apply(success, detail, excerpt);
+  }
+
+  #leftBehind(pgid: number): void {
+    if (this.#closed) {
+      void killLeftovers([pgid]);
+      return;
+    }
+    for (const g of this.#leftovers) if (!isLeftoverGroup(g)) this.#leftovers.delete(g);
+    if (!this.#notes.has('leftovers')) {
+      this.#notes.add('leftovers');
+      this.#log.warn(
+        { pgid },
+        `vrrp_script ${this.#s.name}: ${this.#s.command.text} exited but left processes running (process group ${pgid}); vipd ends them when it stops`,
+      );
+    }
+    this.#leftovers.add(pgid);
   }
 
   /** A run that could not happen: a failure, logged once per distinct reason. */
