@@ -18,7 +18,17 @@ import { VipdError } from './errors.js';
 import { loadScriptUsers, type ScriptUsers } from './exec/users.js';
 import { createLogger, type Logger } from './log.js';
 import { openGarpSender, type GarpSender } from './net/garp.js';
-import { openNetlink, openNetMonitor, type NetEvent, type NetlinkClient, type NetMonitor, type LinkInfo } from './net/netlink.js';
+import {
+  openNetlink,
+  openNetMonitor,
+  pickIpv6LinkLocal,
+  pickPrimaryIpv4,
+  type AddressInfo,
+  type LinkInfo,
+  type NetEvent,
+  type NetlinkClient,
+  type NetMonitor,
+} from './net/netlink.js';
 import { openTransport, type PacketMeta, type Transport } from './net/transport.js';
 import { NotifyFifos } from './notify/fifo.js';
 import { Notifier } from './notify/notifier.js';
@@ -420,17 +430,24 @@ export class Daemon implements DaemonHandle {
     return l !== undefined && l.up && l.running ? 'ok' : 'failing';
   }
 
-  async #resolveSource(inst: VrrpInstance): Promise<string | null> {
+  /**
+   * The advert source of an instance. `dumps` shares one address dump per interface among
+   * the instances resolved together (200 instances must not mean 200 dumps per event).
+   */
+  async #resolveSource(inst: VrrpInstance, dumps = new Map<number, Promise<AddressInfo[]>>()): Promise<string | null> {
     if (inst.sourceAddress !== null) return canonicalAddress(inst.sourceAddress) ?? inst.sourceAddress;
     if (inst.interface === null) return null;
     const index = this.#ifindex(inst.interface);
     if (index === undefined) return null;
     try {
-      if (inst.family === 4) {
-        const vips = inst.vips.map((v) => v.address);
-        return (await this.#netlink.primaryIpv4(index, vips)) ?? null;
+      let dump = dumps.get(index);
+      if (dump === undefined) {
+        dump = this.#netlink.listAddresses({ index });
+        dumps.set(index, dump);
       }
-      return (await this.#netlink.ipv6LinkLocal(index)) ?? null;
+      const addrs = await dump;
+      const found = inst.family === 4 ? pickPrimaryIpv4(addrs, inst.vips.map((v) => v.address)) : pickIpv6LinkLocal(addrs);
+      return found ?? null;
     } catch (err) {
       this.#log.warn({ instance: inst.name, err: (err as Error).message }, `(${inst.name}) cannot read the addresses of ${inst.interface}`);
       return null;
@@ -833,7 +850,7 @@ export class Daemon implements DaemonHandle {
       }
       // An interface that gained or lost its address may change an instance's source.
       const link = this.#monitor?.links().get(ev.index);
-      if (link) void this.#reresolveSources(link.name);
+      if (link) this.#reresolveSources(link.name);
       if (link && ev.change === 'added') for (const rt of this.#runtimes.values()) rt.vipRefusal.news(link.name);
       return;
     }
@@ -857,19 +874,36 @@ export class Daemon implements DaemonHandle {
           this.#openTransport(entry, n, family);
         }
       }
-      void this.#reresolveSources(n);
+      this.#reresolveSources(n);
       if (!ev.deleted && ev.up) for (const rt of this.#runtimes.values()) rt.vipRefusal.news(n);
     }
   }
 
   /** The latest source resolution started per instance. */
   readonly #resolving = new WeakMap<Runtime, number>();
-  async #reresolveSources(ifname: string): Promise<void> {
+  /** Interfaces with address/link news not yet acted on: a burst of news is one pass. */
+  readonly #resolvePending = new Set<string>();
+  #resolveTimer: NodeJS.Timeout | undefined;
+
+  #reresolveSources(ifname: string): void {
+    this.#resolvePending.add(ifname);
+    // Becoming MASTER adds every VIP at once, each a piece of kernel news: wait for the burst.
+    this.#resolveTimer ??= setTimeout(() => {
+      this.#resolveTimer = undefined;
+      const names = [...this.#resolvePending];
+      this.#resolvePending.clear();
+      const dumps = new Map<number, Promise<AddressInfo[]>>();
+      for (const n of names) void this.#reresolveNow(n, dumps);
+    }, 20);
+  }
+
+  async #reresolveNow(ifname: string, dumps: Map<number, Promise<AddressInfo[]>>): Promise<void> {
+    if (this.#stopping) return;
     for (const rt of this.#runtimes.values()) {
       if (rt.cfg.interface !== ifname) continue;
       const seq = (this.#resolving.get(rt) ?? 0) + 1;
       this.#resolving.set(rt, seq);
-      const source = await this.#resolveSource(rt.cfg);
+      const source = await this.#resolveSource(rt.cfg, dumps);
       // News overtook this answer (a rename right after a link change): the later call decides.
       if (!this.#runtimes.has(rt.cfg.name) || this.#resolving.get(rt) !== seq) continue;
       if (source !== rt.source) {
@@ -1120,6 +1154,7 @@ export class Daemon implements DaemonHandle {
 
   #close(): void {
     this.#engine.close();
+    clearTimeout(this.#resolveTimer);
     for (const rt of this.#runtimes.values()) rt.vipRefusal.close();
     for (const e of this.#transports.values()) e.transport?.close();
     this.#transports.clear();

@@ -216,6 +216,23 @@ export function parseAddress(msg: NetlinkMessage): AddressInfo | undefined {
 }
 
 /** A request/response rtnetlink socket. */
+/**
+ * The IPv4 advert source of a link's address list, skipping `exclude` (our VIPs): the first
+ * primary address, else the first secondary (a VIP promoted to primary leaves the real
+ * address marked secondary).
+ */
+export function pickPrimaryIpv4(addrs: readonly AddressInfo[], exclude: readonly string[] = []): string | undefined {
+  const v4 = addrs.filter((a) => a.family === 4 && !exclude.includes(a.address));
+  return (v4.find((a) => !a.flags.includes('secondary')) ?? v4[0])?.address;
+}
+
+/** The link-local IPv6 address of a link's address list, one that finished DAD first. */
+export function pickIpv6LinkLocal(addrs: readonly AddressInfo[]): string | undefined {
+  const ll = addrs.filter((a) => a.family === 6 && a.address.startsWith('fe80:'));
+  const usable = ll.find((a) => !a.flags.includes('tentative') && !a.flags.includes('dadfailed'));
+  return (usable ?? ll[0])?.address;
+}
+
 export class NetlinkClient {
   #sock: NetlinkSocket;
   #timeoutMs: number;
@@ -324,15 +341,12 @@ export class NetlinkClient {
    * address promotes the first secondary, often a VIP — the first other address serves.
    */
   async primaryIpv4(index: number, exclude: readonly string[] = []): Promise<string | undefined> {
-    const addrs = (await this.listAddresses({ index, family: 4 })).filter((a) => !exclude.includes(a.address));
-    return (addrs.find((a) => !a.flags.includes('secondary')) ?? addrs[0])?.address;
+    return pickPrimaryIpv4(await this.listAddresses({ index, family: 4 }), exclude);
   }
 
   /** The interface's IPv6 link-local address (RFC 5798 §5.1.2.1: the advert source), usable ones first. */
   async ipv6LinkLocal(index: number): Promise<string | undefined> {
-    const addrs = (await this.listAddresses({ index, family: 6 })).filter((a) => a.address.startsWith('fe80:'));
-    const usable = addrs.find((a) => !a.flags.includes('tentative') && !a.flags.includes('dadfailed'));
-    return (usable ?? addrs[0])?.address;
+    return pickIpv6LinkLocal(await this.listAddresses({ index, family: 6 }));
   }
 
   /** Adds an address. Resolves 'exists' when the kernel already has it (EEXIST). */
