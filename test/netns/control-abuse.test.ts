@@ -200,7 +200,7 @@ describe('the control socket of a running vipd under abuse', { skip: netnsSkip()
     const after = await rssKb(pid);
     t.diagnostic(`1000 clients: ${JSON.stringify(tally)}; slowest ${Math.round(Math.max(...results.map((r) => r.ms)))} ms; RSS ${before} -> ${after} kB`);
     assert.equal((tally['answered'] ?? 0) + (tally['busy'] ?? 0), 1000, JSON.stringify(tally));
-    assert.ok((tally['answered'] ?? 0) >= 64, JSON.stringify(tally));
+    assert.ok((tally['answered'] ?? 0) >= 32, JSON.stringify(tally));
     assert.ok(results.every((r) => r.ended !== 'timeout'), 'every client was answered or turned away');
     assert.ok(after - before < 40 * 1024, `RSS grew by ${after - before} kB`);
     await assertAnswers();
