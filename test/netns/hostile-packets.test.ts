@@ -159,6 +159,8 @@ describe('hostile packets from a third host against a vipd pair', { skip: netnsS
     const before = (await h2.instance('VI_1')).stats.advertRx;
     await inj.send([frame({ priority: 1 })]);
     await h2.waitFor('VI_1', (i) => i.stats.advertRx > before, 'advertRx counted');
+    // h2 notes the lower master for a moment (RFC 3768 §6.4.2 discards it); h1's answer follows at once.
+    await h2.waitForBackupOf('VI_1', h1ip, 5000);
     await assertHealthy();
   });
 
