@@ -14,7 +14,7 @@ export function parseUnsigned(s: string): number | null {
 export function parseSigned(s: string): number | null {
   const t = s.trim();
   if (!/^[+-]?\d+$/.test(t)) return null;
-  const n = Number(t);
+  const n = Number(t) + 0; // "-0" is 0: an integer, never the float -0
   return Number.isSafeInteger(n) ? n : null;
 }
 

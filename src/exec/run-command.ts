@@ -285,3 +285,8 @@ export function splitCommandLine(line: string): string[] {
   if (inWord) out.push(cur);
   return out;
 }
+
+/** One word for /bin/sh, whatever it contains: single-quoted, embedded quotes escaped. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

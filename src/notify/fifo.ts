@@ -26,7 +26,7 @@ import { constants } from 'node:fs';
 import { chown, lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Command, NotifyFifo } from '../config/model.js';
-import { describeOutcome, runCommand, type RunOptions, type RunResult } from '../exec/run-command.js';
+import { describeOutcome, runCommand, type RunOptions, type RunResult, shellQuote } from '../exec/run-command.js';
 import type { ScriptUsers } from '../exec/users.js';
 import { checkProgram } from '../track/program-check.js';
 import type { NotifyLineSink } from './notifier.js';
@@ -79,7 +79,6 @@ async function defaultMkfifo(path: string): Promise<void> {
   }
 }
 
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export class FifoWriter implements NotifyLineSink {
   readonly #o: FifoWriterOptions;

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Command, NotifyScripts } from '../config/model.js';
-import { describeOutcome, runCommand } from '../exec/run-command.js';
+import { describeOutcome, runCommand, shellQuote } from '../exec/run-command.js';
 import type { ScriptUsers } from '../exec/users.js';
 import { checkProgram } from '../track/program-check.js';
 
@@ -72,17 +72,18 @@ export class Notifier {
     for (const fifo of this.#fifos) fifo.write(line);
 
     const specific = scriptFor(target.scripts, state);
-    if (specific !== null) this.#run(target, specific, specific.argv);
+    if (specific !== null) this.#run(target, specific, []);
     const any = target.scripts.any;
-    if (any !== null) {
-      this.#run(target, any, [...any.argv, target.kind, target.name, state, String(priority)]);
-    }
+    if (any !== null) this.#run(target, any, [target.kind, target.name, state, String(priority)]);
   }
 
-  #run(target: NotifyTarget, cmd: Command, argv: readonly string[]): void {
+  /** Runs `cmd` with `extra` arguments appended (quoted when the command goes through a shell). */
+  #run(target: NotifyTarget, cmd: Command, extra: readonly string[]): void {
     const creds = this.#users.resolve(cmd.user, cmd.group);
     const log = this.#log.child({ [target.kind === 'GROUP' ? 'group' : 'instance']: target.name });
-    const runArgv = cmd.viaShell ? ['/bin/sh', '-c', argv.join(' ')] : argv;
+    const runArgv = cmd.viaShell
+      ? ['/bin/sh', '-c', [cmd.text, ...extra.map(shellQuote)].join(' ')]
+      : [...cmd.argv, ...extra];
     const p = checkProgram(runArgv[0] ?? '', { creds, scriptSecurity: this.#scriptSecurity }).then(async (check) => {
       if (!check.ok) {
         log.error({ script: cmd.text, problem: check.problem }, `(${target.name}) not running notify script ${cmd.text}: ${check.message}`);
