@@ -249,43 +249,6 @@ export async function killLeftovers(groups: Iterable<number>, graceMs = 300): Pr
   signal(left, 'SIGKILL');
 }
 
-/**
- * Splits a keepalived script line into argv the way keepalived does: whitespace
- * separates words, '…' and "…" group (quotes removed), a backslash escapes the next
- * character outside single quotes. No globbing, no variables, no shell operators.
- */
-export function splitCommandLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quote: '"' | "'" | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] as string;
-    if (quote !== null) {
-      if (c === quote) quote = null;
-      else if (c === '\\' && quote === '"' && i + 1 < line.length) cur += line[++i];
-      else cur += c;
-      continue;
-    }
-    if (c === ' ' || c === '\t' || c === '\n') {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
-}
-
 /** One word for /bin/sh, whatever it contains: single-quoted, embedded quotes escaped. */
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

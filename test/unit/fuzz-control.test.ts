@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CONTROL_COMMANDS, MAX_REQUEST_BYTES, parseRequest, type ControlResponse } from '../../src/control/protocol.js';
 import { startControlServer, type ControlServer } from '../../src/control/server.js';
-import { splitCommandLine } from '../../src/exec/run-command.js';
+import { splitCommand } from '../../src/config/values.js';
 
 const SCALE = Math.max(1, Number(process.env['VIPD_FUZZ_SCALE'] ?? 1));
 const RUNS = (n: number): fc.Parameters<unknown> => ({ numRuns: n * SCALE, interruptAfterTimeLimit: 25_000 * SCALE, markInterruptAsFailure: false });
@@ -148,18 +148,18 @@ describe('control server fuzzing: random streams on a real socket', () => {
 });
 
 describe('script command-line splitting fuzzing', () => {
-  it('splitCommandLine never throws, and plain words come back as they were', () => {
+  it('splitCommand (what vrrp_script and notify lines become) never throws, and plain words come back as they were', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 80 }), (line) => {
-        const argv = splitCommandLine(line);
-        assert.ok(Array.isArray(argv) && argv.every((a) => typeof a === 'string'));
+        const argv = splitCommand(line);
+        assert.ok(argv === null || (Array.isArray(argv) && argv.every((a) => typeof a === 'string')));
       }),
       RUNS(20_000),
     );
     const word = fc.stringMatching(/^[A-Za-z0-9_./:=,+-]{1,12}$/);
     fc.assert(
       fc.property(fc.array(word, { minLength: 1, maxLength: 8 }), (words) => {
-        assert.deepEqual(splitCommandLine(words.join(' ')), words);
+        assert.deepEqual(splitCommand(words.join(' ')), words);
       }),
       RUNS(5000),
     );
@@ -168,7 +168,7 @@ describe('script command-line splitting fuzzing', () => {
   it('shell syntax stays literal: $(…), backquotes, ; | & > are words, not commands', () => {
     fc.assert(
       fc.property(fc.constantFrom('$(id)', '`id`', ';', '|', '&&', '>', '<', '${HOME}', '*', '~'), fc.stringMatching(/^[a-z]{1,6}$/), (meta, w) => {
-        const argv = splitCommandLine(`/bin/echo ${w} ${meta} ${w}`);
+        const argv = splitCommand(`/bin/echo ${w} ${meta} ${w}`);
         assert.deepEqual(argv, ['/bin/echo', w, meta, w]);
       }),
       RUNS(500),
