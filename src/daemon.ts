@@ -86,6 +86,11 @@ interface Runtime {
    * FAULT until it says to try again (runtime/vip-refusal.ts).
    */
   readonly vipRefusal: RefusalRetry;
+  /** A split-brain start heard in the advert being processed, logged once its outcome is known. */
+  splitBrainUnsaid: boolean;
+  splitBrainStart: SplitBrainChange | null;
+  /** The second gratuitous ARP burst after a lower-priority master was heard. */
+  lowerPrioGarpTimer: NodeJS.Timeout | undefined;
   /**
    * Start-up waits while a weight-0 vrrp_script has no result yet: keepalived keeps such an
    * instance in INIT rather than showing a FAULT nobody has seen.
@@ -356,6 +361,9 @@ export class Daemon implements DaemonHandle {
       fed: null,
       lastWarned: new Map(),
       splitBrain: new SplitBrainWatch(),
+      lowerPrioGarpTimer: undefined,
+      splitBrainUnsaid: false,
+      splitBrainStart: null,
       vipRefusal: new RefusalRetry({
         onRetry: () => {
           if (this.#runtimes.get(rt.cfg.name) === rt) this.#refreshFaults(rt);
@@ -652,11 +660,44 @@ export class Daemon implements DaemonHandle {
     for (const w of v.warnings) this.#log.debug({ instance: name, src }, `(${name}) ${w}`);
     rt.stats.advertRx++;
     if (pkt.advert.priority === 0) rt.stats.priorityZeroRx++;
-    else this.#heardAsMaster(rt, src, `advert with priority ${pkt.advert.priority}`);
+    else {
+      // Logged after the advert is processed: if it makes us yield at once, one line says so.
+      rt.splitBrainUnsaid = true;
+      this.#heardAsMaster(rt, src, `advert with priority ${pkt.advert.priority}`);
+    }
     this.#engine.feed(name, {
       type: 'advert',
       advert: { from: src, priority: pkt.advert.priority, intervalCs: pkt.advert.intervalCs },
     });
+    if (rt.splitBrainUnsaid) {
+      rt.splitBrainUnsaid = false;
+      const pending = rt.splitBrainStart;
+      rt.splitBrainStart = null;
+      this.#splitBrainChanged(rt, pending);
+    }
+    const after = this.#engine.state(name);
+    if (after?.state === 'MASTER' && pkt.advert.priority > 0 && pkt.advert.priority < after.effectivePriority) {
+      this.#lowerPriorityGarp(rt);
+    }
+  }
+
+  /**
+   * keepalived (vrrp_state_master_rx, garp_lower_prio_repeat/delay): a MASTER hearing a
+   * lower-priority master re-announces its VIPs, now and once more after the delay. After a
+   * partition heals, clients that followed the other side's gratuitous ARPs come back.
+   * At most one burst a second, so forged adverts cannot turn vipd into an ARP amplifier.
+   */
+  #lowerPriorityGarp(rt: Runtime): void {
+    const { lowerPrioRepeat, lowerPrioDelayMs } = rt.cfg.garp;
+    if (lowerPrioRepeat === 0 || !this.#firstInAWhile(rt, 'garp:lower-prio', 1000)) return;
+    this.#log.info({ instance: rt.cfg.name }, `(${rt.cfg.name}) lower priority master heard: re-announcing our VIPs`);
+    this.#sendGarp(rt, lowerPrioRepeat);
+    if (lowerPrioDelayMs > 0 && rt.lowerPrioGarpTimer === undefined) {
+      rt.lowerPrioGarpTimer = setTimeout(() => {
+        rt.lowerPrioGarpTimer = undefined;
+        if (this.#runtimes.get(rt.cfg.name) === rt && this.#engine.state(rt.cfg.name)?.state === 'MASTER') this.#sendGarp(rt, lowerPrioRepeat);
+      }, lowerPrioDelayMs);
+    }
   }
 
   // ---- actions -------------------------------------------------------------------
@@ -710,6 +751,20 @@ export class Daemon implements DaemonHandle {
     if (change === null) return;
     const name = rt.cfg.name;
     const e = change.episode;
+    if (rt.splitBrainUnsaid) {
+      if (change.kind === 'started') {
+        rt.splitBrainStart = change;
+        return;
+      }
+      // Heard another master and yielded to it in the same breath: a preemption by a higher
+      // priority router, or the moment a partition healed; we cannot tell which from here.
+      rt.splitBrainStart = null;
+      this.#log.info(
+        { instance: name, vrid: rt.cfg.vrid, peer: e.peer, masterSince: e.masterSince, reason: e.endReason },
+        `(${name}) ${e.peer} claimed MASTER for VRID ${rt.cfg.vrid} while we were MASTER (since ${e.masterSince}): a preemption or a healed partition; ${e.endReason ?? ''}`,
+      );
+      return;
+    }
     if (change.kind === 'started') {
       this.#log.warn(
         { instance: name, vrid: rt.cfg.vrid, peer: e.peer, evidence: e.evidence },
@@ -743,10 +798,10 @@ export class Daemon implements DaemonHandle {
     if (priority === 0) rt.stats.priorityZeroTx++;
   }
 
-  #firstInAWhile(rt: Runtime, key: string): boolean {
+  #firstInAWhile(rt: Runtime, key: string, everyMs = WARN_EVERY_MS): boolean {
     const now = this.#sched.now();
     const last = rt.lastWarned.get(key);
-    if (last !== undefined && now - last < WARN_EVERY_MS) return false;
+    if (last !== undefined && now - last < everyMs) return false;
     // A drop key names the sender, which anyone on the LAN can forge: keep the map in time
     // order (re-insert), expire it from the front, and warn about a bounded number of senders.
     rt.lastWarned.delete(key);
@@ -1036,6 +1091,7 @@ export class Daemon implements DaemonHandle {
       this.#detachTransport(rt);
       this.#board.unsubscribe(n);
       rt.vipRefusal.close();
+      clearTimeout(rt.lowerPrioGarpTimer);
       this.#runtimes.delete(n);
     }
     await Promise.all(releases);
@@ -1155,7 +1211,10 @@ export class Daemon implements DaemonHandle {
   #close(): void {
     this.#engine.close();
     clearTimeout(this.#resolveTimer);
-    for (const rt of this.#runtimes.values()) rt.vipRefusal.close();
+    for (const rt of this.#runtimes.values()) {
+      rt.vipRefusal.close();
+      clearTimeout(rt.lowerPrioGarpTimer);
+    }
     for (const e of this.#transports.values()) e.transport?.close();
     this.#transports.clear();
     this.#garp?.close();
