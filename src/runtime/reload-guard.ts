@@ -8,6 +8,8 @@
  * reload`) applies them as keepalived does: the operator asked for it.
  */
 import { open } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { expandBraces, matchSegment } from '../config/glob.js';
 import type { Config, Diagnostic } from '../config/index.js';
 
 /** The trigger of the reloads the config watcher starts. */
@@ -24,16 +26,24 @@ export async function watchReloadRefusal(running: Config, next: Config, diagnost
     const junk = await binaryAt(file);
     if (junk !== null) return `${file} is not a text file (byte 0x${junk.byte.toString(16).padStart(2, '0')} at offset ${junk.offset})`;
   }
+  // An include that matches nothing now, where files it used to match are gone: the files
+  // are being replaced. Only files that pattern matches count (an include that has always
+  // been empty says nothing about a file deleted elsewhere).
   const unmatched = diagnostics.flatMap((d) => {
     const m = d.severity === 'warning' ? INCLUDE_MISSING.exec(d.message) : null;
-    return m ? [m[1] as string] : [];
+    return m ? [{ text: m[1] as string, abs: resolve(dirname(resolve(d.file)), m[1] as string) }] : [];
   });
-  if (unmatched.length > 0) {
-    const gone: string[] = [];
-    for (const f of running.files) if (!next.files.includes(f) && !(await exists(f))) gone.push(f);
-    if (gone.length > 0) {
-      return `include ${unmatched.join(', ')} matches nothing now: ${gone.join(', ')} of the running configuration ${gone.length === 1 ? 'is' : 'are'} gone (being replaced?)`;
-    }
+  const culprits: string[] = [];
+  const gone: string[] = [];
+  for (const f of running.files) {
+    if (next.files.includes(f) || (await exists(f))) continue;
+    const by = unmatched.filter((u) => matchesPattern(u.abs, f));
+    if (by.length === 0) continue;
+    gone.push(f);
+    for (const u of by) if (!culprits.includes(u.text)) culprits.push(u.text);
+  }
+  if (gone.length > 0) {
+    return `include ${culprits.join(', ')} matches nothing now: ${gone.join(', ')} of the running configuration ${gone.length === 1 ? 'is' : 'are'} gone (being replaced?)`;
   }
   if (next.instances.length === 0 && running.instances.length > 0) {
     return `${next.files[0] ?? 'the file'} has no vrrp_instance at all (empty, or not written completely?)`;
@@ -64,4 +74,13 @@ async function exists(file: string): Promise<boolean> {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code !== 'ENOENT';
   }
+}
+
+/** Whether absolute `file` is matched by absolute glob `pattern` (segment by segment, braces expanded). */
+function matchesPattern(pattern: string, file: string): boolean {
+  const names = file.split('/');
+  return expandBraces(pattern).some((p) => {
+    const segs = p.split('/');
+    return segs.length === names.length && segs.every((seg, i) => matchSegment(seg, names[i] as string));
+  });
 }

@@ -36,6 +36,7 @@ export class RefusalRetry {
   #news = false;
   #devs: ReadonlySet<string> = new Set();
   #timer: unknown = undefined;
+  #closed = false;
 
   constructor(opts: RefusalRetryOptions) {
     this.#o = opts;
@@ -79,6 +80,7 @@ export class RefusalRetry {
   }
 
   #arm(ms: number): void {
+    if (this.#closed) return;
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = this.#timers.setTimeout(() => this.#due(), ms);
   }
@@ -99,6 +101,7 @@ export class RefusalRetry {
 
   /** Stops the timer. Safe to call twice. */
   close(): void {
+    this.#closed = true;
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
