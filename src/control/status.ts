@@ -2,6 +2,8 @@
  * The status document of DESIGN.md (`vipctl status --json`). Field names and meanings
  * are a contract; fields may be added, never renamed.
  */
+import type { SplitBrainEpisode } from '../runtime/split-brain.js';
+
 export interface StatusDocument {
   readonly routerId: string;
   readonly pid: number;
@@ -42,16 +44,7 @@ export interface InstanceStatus {
   readonly splitBrain: {
     readonly active: boolean;
     readonly count: number;
-    readonly episode: {
-      readonly peer: string;
-      readonly evidence: string;
-      /** When we first heard the other master. */
-      readonly since: string;
-      /** When our MASTER time began: the overlap lasted at most from here. */
-      readonly masterSince: string;
-      readonly endedAt: string | null;
-      readonly endReason: string | null;
-    } | null;
+    readonly episode: SplitBrainEpisode | null;
   };
 }
 
