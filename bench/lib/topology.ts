@@ -1,45 +1,7 @@
-/** Pieces of the benchmark LANs: nginx on a load balancer, extra interfaces, configs. */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Lan, NsProcess } from '../../test/helpers/netns.js';
+/** Pieces of the benchmark LANs: extra interfaces, configs (nginx: test/helpers/nginx.ts). */
+export { startNginx } from '../../test/helpers/nginx.js';
+import type { Lan } from '../../test/helpers/netns.js';
 import { vrrpConf, type InstanceSpec } from '../../test/helpers/vipd.js';
-import { sleep } from './stats.js';
-
-/** nginx in `host`'s namespace answering "hello from <host>" on port 80. */
-export async function startNginx(lan: Lan, host: string, dir: string): Promise<NsProcess> {
-  const d = join(dir, `nginx-${host}`);
-  await mkdir(join(d, 'tmp'), { recursive: true });
-  const conf = join(d, 'nginx.conf');
-  await writeFile(
-    conf,
-    `worker_processes 1;
-pid ${d}/nginx.pid;
-error_log ${d}/error.log;
-events { worker_connections 512; }
-http {
-  access_log off;
-  client_body_temp_path ${d}/tmp/body;
-  proxy_temp_path ${d}/tmp/proxy;
-  fastcgi_temp_path ${d}/tmp/fastcgi;
-  uwsgi_temp_path ${d}/tmp/uwsgi;
-  scgi_temp_path ${d}/tmp/scgi;
-  server {
-    listen 80;
-    location / { default_type text/plain; return 200 "hello from ${host}\\n"; }
-  }
-}
-`,
-  );
-  const proc = lan.spawn(host, ['nginx', '-p', d, '-e', join(d, 'error.log'), '-c', conf, '-g', 'daemon off;']);
-  const ip = lan.host(host).ipv4;
-  const deadline = performance.now() + 15_000;
-  for (;;) {
-    const body = await lan.exec(host, ['curl', '-s', '-m', '1', `http://${ip}/`]).catch(() => '');
-    if (body.includes(`hello from ${host}`)) return proc;
-    if (!proc.running || performance.now() > deadline) throw new Error(`nginx on ${host} does not answer\n${proc.tail()}`);
-    await sleep(100);
-  }
-}
 
 /**
  * Gives every host interfaces eth1..eth<extra>, each pair of hosts joined by its own

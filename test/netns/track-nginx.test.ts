@@ -11,10 +11,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InstanceStatus } from '../../src/control/status.js';
+import { startNginx as startWebServer } from '../helpers/nginx.js';
 import { Lan, netnsSkip, type NsProcess } from '../helpers/netns.js';
 import {
   assertSoleHolder,
@@ -62,26 +63,6 @@ function summary(answers: readonly Answer[]): string {
   return runs.map((r) => `${r.text} ×${r.n}`).join(' → ');
 }
 
-function nginxConf(dir: string, name: string): string {
-  return `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  server {
-    listen 80;
-    location / { default_type text/plain; return 200 "hello from ${name}\\n"; }
-  }
-}
-`;
-}
-
 describe('nginx pair: chk_nginx moves the VIP and the client follows', { skip: netnsSkip() }, () => {
   let lan: Lan;
   let dir: string;
@@ -100,13 +81,9 @@ describe('nginx pair: chk_nginx moves the VIP and the client follows', { skip: n
     return answers;
   };
 
-  const curlHost = (ip: string): Promise<string> => lan.exec('client', ['curl', '-s', '-m', '1', `http://${ip}/`]).catch(() => '');
 
   const startNginx = async (host: string): Promise<void> => {
-    const d = join(dir, `nginx-${host}`);
-    const p = lan.spawn(host, ['nginx', '-p', d, '-e', join(d, 'error.log'), '-c', join(d, 'nginx.conf'), '-g', 'daemon off;']);
-    nginx.set(host, p);
-    await waitUntil(async () => (await curlHost(lan.host(host).ipv4)).trim() === `hello from ${host}`, `nginx answering on ${host}`, 10_000, () => p.tail());
+    nginx.set(host, await startWebServer(lan, host, dir));
   };
 
   const instance = (state: 'MASTER' | 'BACKUP', priority: number) =>
@@ -142,12 +119,7 @@ describe('nginx pair: chk_nginx moves the VIP and the client follows', { skip: n
     dir = await mkdtemp(join(tmpdir(), 'vipd-track-nginx-'));
     vip = lan.addr(100);
     const check = await installScript(dir, join(REPO_ROOT, 'conf', 'chk_nginx.sh'));
-    for (const host of ['h1', 'h2']) {
-      const d = join(dir, `nginx-${host}`);
-      await mkdir(join(d, 'tmp'), { recursive: true });
-      await writeFile(join(d, 'nginx.conf'), nginxConf(d, host));
-      await startNginx(host);
-    }
+    for (const host of ['h1', 'h2']) await startNginx(host);
     h1 = await VipdHost.start(lan, 'h1', dir, conf('lb01', check, 'MASTER', 150));
     await h1.waitForState('VI_1', 'MASTER', masterDownMs(150) + 10_000);
     h2 = await VipdHost.start(lan, 'h2', dir, conf('lb02', check, 'BACKUP', 140));
