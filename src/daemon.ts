@@ -11,7 +11,7 @@ import { writeFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { DaemonOptions } from './cli/vipd.js';
-import { hostChecksAsync, loadConfigAsync, formatDiagnostic, type Config, type Diagnostic, type VrrpInstance } from './config/index.js';
+import { hostChecksAsync, loadConfigAsync, formatDiagnostic, type Config, type Diagnostic, type UnicastPeer, type VrrpInstance } from './config/index.js';
 import { startControlServer, type ControlServer } from './control/server.js';
 import type { InstanceStats, InstanceStatus, StatusDocument, TrackerStatus } from './control/status.js';
 import { VipdError } from './errors.js';
@@ -72,7 +72,8 @@ interface Runtime {
   /** The same without the VIP-list check: skip_check_adv_addr, for the master we already follow. */
   expectSkipAddrs: ValidateExpect;
   advertTemplate: Omit<Advert, 'priority'>;
-  peers: ReadonlySet<string>;
+  /** unicast_peer entries by canonical address: the only sources a unicast instance hears. */
+  peers: ReadonlyMap<string, UnicastPeer>;
   /** Faults the daemon itself sees (interface missing, no source address), on top of trackers. */
   ownFaults: string[];
   /** What the engine was last told, to send only changes. */
@@ -345,7 +346,7 @@ export class Daemon implements DaemonHandle {
       garpAbort: null,
       // keepalived 2.2.7 (vrrp_check_packet) drops adverts whose address list differs from
       // ours: two hosts that disagree must not form one router.
-      expect: { ...expectBase, vips: addresses, strict: true },
+      expect: { ...expectBase, vips: addresses, vipSet: new Set(addresses), strict: true },
       expectSkipAddrs: expectBase,
       advertTemplate: {
         version: inst.version,
@@ -356,7 +357,7 @@ export class Daemon implements DaemonHandle {
         authType,
         authData: inst.version === 2 ? authDataFromPassword(authType === AUTH_PASS && auth !== null ? auth.password : '') : Buffer.alloc(0),
       },
-      peers: new Set(inst.unicastPeers.map((p) => canonicalAddress(p.address) ?? p.address)),
+      peers: new Map(inst.unicastPeers.map((p) => [canonicalAddress(p.address) ?? p.address, p])),
       ownFaults: [],
       fed: null,
       lastWarned: new Map(),
@@ -642,7 +643,7 @@ export class Daemon implements DaemonHandle {
       }
     };
     if (rt.cfg.unicast) {
-      const peer = rt.cfg.unicastPeers.find((p) => (canonicalAddress(p.address) ?? p.address) === src);
+      const peer = rt.peers.get(src);
       if (peer === undefined) return drop('peer', `${src} is not a unicast_peer`);
       if (pkt.ttl !== null && (pkt.ttl < peer.minTtl || pkt.ttl > peer.maxTtl)) {
         return drop('ttl', `TTL ${pkt.ttl} outside ${peer.minTtl}..${peer.maxTtl} for peer ${src}`);

@@ -18,6 +18,8 @@ export interface ValidateExpect {
   readonly authPass?: string | Uint8Array | undefined;
   /** Our virtual addresses (a `/prefix` is ignored). Unchecked when absent. */
   readonly vips?: readonly string[] | undefined;
+  /** The same VIPs in canonical form, built once by the caller: checked without allocating. */
+  readonly vipSet?: ReadonlySet<string> | undefined;
   /** Drop an advert whose address list differs from ours instead of warning. */
   readonly strict?: boolean | undefined;
   /**
@@ -69,7 +71,9 @@ export function validate(packet: VrrpPacket, expect: ValidateExpect): ValidateRe
       return reject('auth', 'IPsec AH authentication (auth type 2) is not implemented');
     if (advert.authType !== ours) return reject('auth', `auth type ${advert.authType}, expected ${ours}`);
     if (ours === 1) {
-      const want = authDataFromPassword(expect.authPass ?? '');
+      // The daemon hands over the 8 padded bytes once; only a string needs padding per packet.
+      const pass = expect.authPass ?? '';
+      const want = typeof pass !== 'string' && pass.length === VRRP_AUTH_DATA_LENGTH ? pass : authDataFromPassword(pass);
       if (advert.authData.length !== want.length || !timingSafeEqual(advert.authData, want))
         return reject('auth', 'wrong password');
     }
@@ -82,7 +86,12 @@ export function validate(packet: VrrpPacket, expect: ValidateExpect): ValidateRe
   }
 
   const warnings: string[] = [];
-  if (expect.vips !== undefined) {
+  // Fast path, every advert from a healthy peer: same count, every address one of ours.
+  const same =
+    expect.vipSet !== undefined &&
+    advert.addresses.length === expect.vipSet.size &&
+    advert.addresses.every((a) => expect.vipSet?.has(a) === true);
+  if (expect.vips !== undefined && !same) {
     const ours = new Set(expect.vips.map((v) => canonicalAddress(v) ?? v));
     const theirs = new Set(advert.addresses);
     const problems: string[] = [];

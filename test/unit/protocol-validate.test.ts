@@ -135,6 +135,13 @@ describe('validate: address list (RFC 3768 §7.1 MAY)', () => {
     assert.equal(owner.warnings.length, 2);
   });
 
+  it('a precomputed vipSet gives the same answers as the list alone', () => {
+    const withSet = { ...ours, vipSet: new Set(['10.0.0.50', '10.0.0.51']), strict: true };
+    for (const addresses of [['10.0.0.51', '10.0.0.50'], ['10.0.0.50'], ['10.0.0.50', '10.0.0.99'], ['10.0.0.50', '10.0.0.51', '10.0.0.52']]) {
+      assert.deepEqual(validate(packet({ addresses }), withSet), validate(packet({ addresses }), { ...ours, strict: true }), addresses.join(','));
+    }
+  });
+
   it('compares IPv6 addresses in canonical form', () => {
     const p: VrrpPacket = {
       family: 6, src: 'fe80::1', dst: 'ff02::12', ttl: 255, checksumForm: 'pseudoHeader',
